@@ -1,0 +1,145 @@
+"""Queries for users, organisations, memberships and tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from pb.accounts.domain import Actor, parse_roles
+from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedAccessToken, User
+from pb.core.clock import utcnow
+
+
+class UserRow(msgspec.Struct):
+    id: int
+    email: str
+    display_name: str
+    password_hash: str
+    is_active: bool
+
+
+class OrganisationRow(msgspec.Struct):
+    id: int
+    name: str
+    slug: str
+    currency: str
+
+
+class MemberRow(msgspec.Struct):
+    user_id: int
+    display_name: str
+    roles: str
+
+
+async def user_by_email(email: str) -> UserRow | None:
+    row = await User.select(
+        User.id, User.email, User.display_name, User.password_hash, User.is_active
+    ).where(User.email == email.lower()).first()
+    return msgspec.convert(row, UserRow) if row else None
+
+
+async def user_by_id(user_id: int) -> UserRow | None:
+    row = await User.select(
+        User.id, User.email, User.display_name, User.password_hash, User.is_active
+    ).where(User.id == user_id).first()
+    return msgspec.convert(row, UserRow) if row else None
+
+
+async def insert_user(email: str, display_name: str, password_hash: str) -> int:
+    rows = await User.insert(
+        User(email=email.lower(), display_name=display_name, password_hash=password_hash, created_at=utcnow())
+    ).returning(User.id)
+    return rows[0]["id"]
+
+
+async def insert_organisation(name: str, slug: str, currency: str) -> int:
+    rows = await Organisation.insert(
+        Organisation(name=name, slug=slug, currency=currency, created_at=utcnow())
+    ).returning(Organisation.id)
+    return rows[0]["id"]
+
+
+async def organisation(organisation_id: int) -> OrganisationRow | None:
+    row = await Organisation.select(
+        Organisation.id, Organisation.name, Organisation.slug, Organisation.currency
+    ).where(Organisation.id == organisation_id).first()
+    return msgspec.convert(row, OrganisationRow) if row else None
+
+
+async def organisation_by_slug(slug: str) -> OrganisationRow | None:
+    row = await Organisation.select(
+        Organisation.id, Organisation.name, Organisation.slug, Organisation.currency
+    ).where(Organisation.slug == slug).first()
+    return msgspec.convert(row, OrganisationRow) if row else None
+
+
+async def list_organisations() -> list[OrganisationRow]:
+    rows = await Organisation.select(
+        Organisation.id, Organisation.name, Organisation.slug, Organisation.currency
+    ).order_by(Organisation.id)
+    return [msgspec.convert(row, OrganisationRow) for row in rows]
+
+
+async def actor(user_id: int, organisation_id: int) -> Actor | None:
+    row = await Membership.select(Membership.roles).where(
+        (Membership.user == user_id) & (Membership.organisation == organisation_id)
+    ).first()
+    return Actor(user_id, organisation_id, parse_roles(row["roles"])) if row else None
+
+
+async def insert_membership(organisation_id: int, user_id: int, roles: str) -> None:
+    await Membership.insert(
+        Membership(organisation=organisation_id, user=user_id, roles=roles, created_at=utcnow())
+    )
+
+
+async def update_roles(organisation_id: int, user_id: int, roles: str) -> bool:
+    rows = await Membership.update({Membership.roles: roles}).where(
+        (Membership.user == user_id) & (Membership.organisation == organisation_id)
+    ).returning(Membership.id)
+    return bool(rows)
+
+
+async def list_members(organisation_id: int) -> list[MemberRow]:
+    rows = await Membership.select(
+        Membership.user.as_alias("user_id"), Membership.user.display_name.as_alias("display_name"), Membership.roles
+    ).where(Membership.organisation == organisation_id).order_by(Membership.id)
+    return [msgspec.convert(row, MemberRow) for row in rows]
+
+
+async def insert_refresh_token(user_id: int, token_hash: str, family: str, expires_at: datetime) -> None:
+    await RefreshToken.insert(
+        RefreshToken(user=user_id, token_hash=token_hash, family=family, expires_at=expires_at, created_at=utcnow())
+    )
+
+
+async def consume_refresh_token(token_hash: str) -> dict | None:
+    """Mark an unused, unrevoked, unexpired token used, atomically; None if it was not usable."""
+    now = utcnow()
+    rows = await RefreshToken.update({RefreshToken.used_at: now}).where(
+        (RefreshToken.token_hash == token_hash)
+        & RefreshToken.used_at.is_null()
+        & RefreshToken.revoked_at.is_null()
+        & (RefreshToken.expires_at > now)
+    ).returning(RefreshToken.user, RefreshToken.family)
+    return rows[0] if rows else None
+
+
+async def refresh_token_family(token_hash: str) -> str | None:
+    row = await RefreshToken.select(RefreshToken.family).where(RefreshToken.token_hash == token_hash).first()
+    return row["family"] if row else None
+
+
+async def revoke_family(family: str) -> None:
+    await RefreshToken.update({RefreshToken.revoked_at: utcnow()}).where(
+        (RefreshToken.family == family) & RefreshToken.revoked_at.is_null()
+    )
+
+
+async def revoke_access_token(jti: str, expires_at: datetime) -> None:
+    await RevokedAccessToken.insert(RevokedAccessToken(jti=jti, expires_at=expires_at)).on_conflict(action="DO NOTHING")
+
+
+async def access_token_revoked(jti: str) -> bool:
+    return await RevokedAccessToken.exists().where(RevokedAccessToken.jti == jti)

@@ -1,0 +1,159 @@
+"""Account use cases: sign up, log in, refresh (rotating), log out, organisations and roles."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from pb.accounts import repo
+from pb.accounts.domain import CITIZEN, OFFICIAL, ROLES, Actor, format_roles
+from pb.audit import service as audit
+from pb.core.clock import utcnow
+from pb.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from pb.core.keyring import Keyring
+from pb.core.tokens import AccessClaims, issue_access_token
+from pb.db import write_transaction
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_DUMMY_HASH = _hasher.hash("timing-equaliser")
+MIN_PASSWORD_LENGTH = 10
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    keyring: Keyring
+    issuer: str
+    access_minutes: int
+    refresh_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def _hash_refresh(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _hash_password(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher.hash, password)
+
+
+async def _password_matches(password_hash: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(check)
+
+
+async def sign_up(email: str, password: str, display_name: str) -> int:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", code="password_too_short")
+    password_hash = await _hash_password(password)
+    if await repo.user_by_email(email):
+        raise Conflict("An account with this email address already exists.", code="email_taken")
+    async with write_transaction():
+        return await repo.insert_user(email, display_name, password_hash)
+
+
+async def _issue_pair(config: AuthConfig, user_id: int, family: str) -> TokenPair:
+    access, _ = issue_access_token(
+        config.keyring, user_id=user_id, issuer=config.issuer, minutes=config.access_minutes
+    )
+    refresh = secrets.token_urlsafe(32)
+    await repo.insert_refresh_token(
+        user_id, _hash_refresh(refresh), family, utcnow() + timedelta(days=config.refresh_days)
+    )
+    return TokenPair(access, refresh, config.access_minutes * 60)
+
+
+async def log_in(config: AuthConfig, email: str, password: str) -> TokenPair:
+    user = await repo.user_by_email(email)
+    # Verify against a dummy hash for unknown users so response time does not reveal accounts.
+    matches = await _password_matches(user.password_hash if user else _DUMMY_HASH, password)
+    if not user or not matches or not user.is_active:
+        raise Unauthorized("The email address or password is not correct.", code="bad_credentials")
+    async with write_transaction():
+        return await _issue_pair(config, user.id, secrets.token_hex(16))
+
+
+async def refresh(config: AuthConfig, refresh_token: str) -> TokenPair:
+    """Rotate: the presented token is used up and a new one issued in the same family.
+
+    Presenting a token that was already used means it leaked (or was replayed): the whole family
+    is revoked, so the thief's and the owner's sessions both end.
+    """
+    token_hash = _hash_refresh(refresh_token)
+    async with write_transaction():
+        consumed = await repo.consume_refresh_token(token_hash)
+        if consumed:
+            return await _issue_pair(config, consumed["user"], consumed["family"])
+        family = await repo.refresh_token_family(token_hash)
+        if family:
+            await repo.revoke_family(family)
+    if family:
+        raise Unauthorized("This refresh token was already used or revoked; all sessions of this login are ended.",
+                           code="refresh_token_reused")
+    raise Unauthorized("The refresh token is not valid.", code="bad_refresh_token")
+
+
+async def log_out(access: AccessClaims, refresh_token: str | None) -> None:
+    async with write_transaction():
+        await repo.revoke_access_token(access.jti, access.expires_at)
+        if refresh_token:
+            family = await repo.refresh_token_family(_hash_refresh(refresh_token))
+            if family:
+                await repo.revoke_family(family)
+
+
+async def is_access_revoked(jti: str) -> bool:
+    return await repo.access_token_revoked(jti)
+
+
+async def create_organisation(name: str, slug: str, first_official_user_id: int, currency: str = "EUR") -> int:
+    """Platform operation (CLI): a new tenant with its first official."""
+    if await repo.organisation_by_slug(slug):
+        raise Conflict(f"An organisation with the slug {slug!r} already exists.")
+    async with write_transaction():
+        organisation_id = await repo.insert_organisation(name, slug, currency)
+        await repo.insert_membership(organisation_id, first_official_user_id, format_roles({CITIZEN, OFFICIAL}))
+        await audit.record(organisation_id, "system", "organisation.created",
+                           f"organisation:{organisation_id}", {"slug": slug, "first_official": first_official_user_id})
+    return organisation_id
+
+
+async def join_organisation(user_id: int, organisation_id: int) -> None:
+    """A citizen joins a city's organisation to take part."""
+    if not await repo.organisation(organisation_id):
+        raise NotFound("No such organisation.")
+    if await repo.actor(user_id, organisation_id):
+        raise Conflict("You are already a member of this organisation.")
+    async with write_transaction():
+        await repo.insert_membership(organisation_id, user_id, CITIZEN)
+
+
+async def set_roles(actor: Actor, user_id: int, roles: set[str]) -> None:
+    if not actor.has(OFFICIAL):
+        raise Forbidden("Only officials can change roles.")
+    unknown = set(roles) - ROLES
+    if unknown:
+        raise Invalid(f"Unknown role(s): {', '.join(sorted(unknown))}. Known roles: {', '.join(sorted(ROLES))}.")
+    if user_id == actor.user_id and OFFICIAL not in roles:
+        raise Conflict("Officials cannot remove their own official role; ask another official.")
+    async with write_transaction():
+        if not await repo.update_roles(actor.organisation_id, user_id, format_roles(set(roles) | {CITIZEN})):
+            raise NotFound("This user is not a member of the organisation.")
+        await audit.record(actor.organisation_id, actor.pseudonym, "membership.roles_changed",
+                           f"user:{user_id}", {"roles": sorted(set(roles) | {CITIZEN})})

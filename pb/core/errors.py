@@ -1,0 +1,54 @@
+"""Domain errors. Services raise these; the app turns them into application/problem+json.
+
+Each carries an HTTP status and a human-readable detail that names the problem, plus an optional
+machine-readable ``code`` (e.g. the ballot constraint that was broken).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status_code = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, code: str | None = None, extra: dict[str, Any] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.extra = extra or {}
+
+
+class NotFound(DomainError):
+    status_code = 404
+    title = "Not found"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    title = "Forbidden"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    title = "Unauthorized"
+
+
+class Conflict(DomainError):
+    """The request is valid but the current state does not allow it (wrong phase, duplicate…)."""
+
+    status_code = 409
+    title = "Conflict"
+
+
+class Invalid(DomainError):
+    """Well-formed input that breaks a rule (ballot constraints, amounts over a cap…)."""
+
+    status_code = 422
+    title = "Unprocessable content"
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    title = "Too many requests"

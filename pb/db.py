@@ -1,0 +1,123 @@
+"""The database engine: built from settings, bound to every table, one place for engine differences.
+
+Piccolo binds each Table to an engine through ``Table._meta.db``. ``bind_engine`` points every pb
+table (and Piccolo's own migration table) at one engine, so the same process can serve SQLite or
+PostgreSQL, and the test suite can run the same tests against both.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+from urllib.parse import urlparse
+
+from piccolo.apps.migrations.tables import Migration
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from pb.core.errors import Conflict
+
+try:  # asyncpg is installed with piccolo[postgres]
+    from asyncpg.exceptions import UniqueViolationError
+except ImportError:  # pragma: no cover - PostgreSQL support not installed
+    UniqueViolationError = ()  # type: ignore[assignment,misc]
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql://…`` URLs."""
+    parsed = urlparse(database_url)
+    if parsed.scheme == "sqlite":
+        path = database_url[len("sqlite:///") :] if database_url.startswith("sqlite:///") else parsed.path
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    if parsed.scheme in {"postgres", "postgresql"}:
+        return PostgresEngine(config={"dsn": database_url})
+    raise ValueError(f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://")
+
+
+def all_tables() -> list[type]:
+    """Every pb table, in creation order (imported lazily: tables import piccolo only)."""
+    from pb.piccolo_app import TABLES
+
+    return list(TABLES)
+
+
+def bind_engine(engine: Engine) -> None:
+    """Point every table, Piccolo's migration table and ``engine_finder`` at ``engine``."""
+    import pb.piccolo_conf as conf
+
+    conf.DB = engine
+    for table in [*all_tables(), Migration]:
+        table._meta.db = engine
+
+
+def current_engine() -> Engine:
+    import pb.piccolo_conf as conf
+
+    return conf.DB
+
+
+def is_postgres(engine: Engine | None = None) -> bool:
+    return (engine or current_engine()).engine_type in {"postgres", "cockroach"}
+
+
+@asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
+    """One transaction for one use case.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock at the start, so concurrent writers queue on
+    the busy timeout instead of failing with "database is locked" half-way. PostgreSQL: a normal
+    transaction (READ COMMITTED); invariants are kept by constraints and conditional updates.
+    Unique violations surface as ``Conflict``.
+    """
+    engine = current_engine()
+    try:
+        if is_postgres(engine):
+            async with engine.transaction():
+                yield
+        else:
+            async with engine.transaction(transaction_type=TransactionType.immediate):
+                yield
+    except (sqlite3.IntegrityError, UniqueViolationError) as error:  # type: ignore[misc]
+        if "unique" in str(error).lower() or isinstance(error, UniqueViolationError):
+            raise Conflict("This would duplicate something that must be unique.") from error
+        raise
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    if isinstance(error, Conflict):
+        return True
+    if isinstance(error, UniqueViolationError):  # type: ignore[arg-type]
+        return True
+    return isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error).upper()
+
+
+async def prepare_engine(engine: Engine) -> None:
+    """Per-database settings that are not part of the schema."""
+    if not is_postgres(engine):
+        await engine.run_ddl("PRAGMA journal_mode=WAL")
+
+
+async def start(engine: Engine) -> None:
+    if is_postgres(engine):
+        await engine.start_connection_pool(min_size=1, max_size=10)
+
+
+async def stop(engine: Engine) -> None:
+    if is_postgres(engine):
+        await engine.close_connection_pool()
+
+
+async def migrate() -> None:
+    """Run every pending migration forwards on the bound engine."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards("pb")
+    if not result.success:
+        raise RuntimeError(f"migration failed: {result.message}")

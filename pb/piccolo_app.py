@@ -1,0 +1,34 @@
+"""The single Piccolo app holding every pb table, so one migration history covers the schema.
+
+Each context keeps its own ``tables.py``; this module only lists them in creation order.
+"""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedAccessToken, User
+from pb.audit.tables import AuditEvent
+from pb.grants.tables import Grant, ProgressReport, Tranche
+from pb.proposals.tables import Appeal, Proposal, ProposalCoProposer, Review
+from pb.results.tables import ProjectResult, TallyRun
+from pb.rounds.tables import Budget, Round
+from pb.voting.tables import Ballot, CensusEntry, Participation
+
+TABLES = [
+    Organisation, User, Membership, RefreshToken, RevokedAccessToken,
+    AuditEvent,
+    Round, Budget,
+    Proposal, ProposalCoProposer, Review, Appeal,
+    CensusEntry, Participation, Ballot,
+    TallyRun, ProjectResult,
+    Grant, Tranche, ProgressReport,
+]
+
+APP_CONFIG = AppConfig(
+    app_name="pb",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "migrations"),
+    table_classes=TABLES,
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,102 @@
+"""Settings: config/default.toml, then an optional PB_CONFIG file, then PB_* environment variables.
+
+One frozen dataclass, built once per process by ``get_settings()``; tests build their own with
+``load_settings(overrides)`` and hand them to ``create_app``, so nothing global leaks between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+
+# Short environment names for the settings people change most.
+ENV_ALIASES = {
+    "PB_DATABASE_URL": ("database", "url"),
+    "PB_SECRETS_DIR": ("security", "secrets_dir"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = "sqlite:///var/pb.sqlite"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    secrets_dir: Path = Path("var/secrets")
+    access_token_minutes: int = 10
+    refresh_token_days: int = 14
+    rate_limit_per_minute: int = 30
+    demo_voters: int = 300
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+
+def _flatten(config: Mapping[str, Any]) -> dict[tuple[str, str], Any]:
+    return {
+        (section, key): value
+        for section, values in config.items()
+        if isinstance(values, dict)
+        for key, value in values.items()
+    }
+
+
+def _read_toml(path: Path) -> dict[tuple[str, str], Any]:
+    with path.open("rb") as handle:
+        return _flatten(tomllib.load(handle))
+
+
+def _coerce(value: str, like: Any) -> Any:
+    if isinstance(like, bool):
+        return value.lower() in {"1", "true", "yes", "on"}
+    if isinstance(like, int):
+        return int(value)
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from the config files and ``environ`` (default: the process environment)."""
+    environ = os.environ if environ is None else environ
+    values = _read_toml(DEFAULT_CONFIG)
+    if environ.get("PB_CONFIG"):
+        values.update(_read_toml(Path(environ["PB_CONFIG"])))
+    for (section, key), current in list(values.items()):
+        env_name = f"PB_{section}_{key}".upper()
+        if env_name in environ:
+            values[(section, key)] = _coerce(environ[env_name], current)
+    for env_name, target in ENV_ALIASES.items():
+        if env_name in environ:
+            values[target] = environ[env_name]
+    if environ.get("PB_DEMO_VOTERS"):
+        values[("demo", "voters")] = int(environ["PB_DEMO_VOTERS"])
+    settings = Settings(
+        database_url=values[("database", "url")],
+        host=values[("server", "host")],
+        port=int(values[("server", "port")]),
+        public_url=values[("server", "public_url")],
+        secrets_dir=Path(values[("security", "secrets_dir")]),
+        access_token_minutes=int(values[("security", "access_token_minutes")]),
+        refresh_token_days=int(values[("security", "refresh_token_days")]),
+        rate_limit_per_minute=int(values[("security", "rate_limit_per_minute")]),
+        demo_voters=int(values[("demo", "voters")]),
+    )
+    if settings.access_token_minutes > 10 or settings.access_token_minutes < 1:
+        raise ValueError("security.access_token_minutes must be between 1 and 10")
+    return replace(settings, **overrides) if overrides else settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached: read once at start-up)."""
+    return load_settings()

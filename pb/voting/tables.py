@@ -1,0 +1,35 @@
+"""Census, participation (who voted) and ballots (what was voted), kept apart on purpose."""
+
+from piccolo.columns import ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from pb.accounts.tables import User
+from pb.rounds.tables import Budget, Round
+
+
+class CensusEntry(Table):
+    organisation_id = Integer(index=True)
+    identifier_hmac = Varchar(length=64)  # HMAC(census key, identifier): the raw identifier is never stored
+    district = Varchar(length=80)
+    user = ForeignKey(User, null=True, default=None)  # bound account; one entry, one account
+    bound_at = Timestamptz(null=True, default=None)
+    # UNIQUE(organisation_id, identifier_hmac), UNIQUE(organisation_id, user): pb_0003_unique_indexes
+
+
+class Participation(Table):
+    """Who has voted in a budget: a nullifier, never a user id. No link to the ballot row."""
+
+    round = ForeignKey(Round, index=True)
+    budget = ForeignKey(Budget)
+    nullifier = Varchar(length=64)  # HMAC(round key, census entry): same person -> same value
+    channel = Varchar(length=10)  # "online" | "paper"
+    # UNIQUE(round, budget, nullifier): pb_0003_unique_indexes -- one ballot per person and budget
+
+
+class Ballot(Table):
+    """What was voted: content and receipt only; no user, no time, no insertion-ordered id."""
+
+    receipt = Varchar(length=64, primary_key=True)  # SHA-256 of the canonical ballot incl. a nonce
+    round = ForeignKey(Round, index=True)
+    budget = ForeignKey(Budget, index=True)
+    content = Text()  # canonical JSON: {"projects": [...], "nonce": "..."}

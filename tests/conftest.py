@@ -1,0 +1,143 @@
+"""Test harness: every DB test runs once on SQLite and once on PostgreSQL.
+
+- SQLite: the migrations run once per session into a template file; each test gets a copy.
+- PostgreSQL: a fresh database ``pb_test_<pid>`` is created and migrated once per session; each
+  test starts from truncated tables. PostgreSQL must be reachable (PB_TEST_POSTGRES_URL, default
+  the local server's ``test`` database is used to create ours). It is never silently skipped: set
+  PB_TEST_ENGINES=sqlite explicitly to run SQLite only on a machine without PostgreSQL.
+- The app runs in the test's own event loop (httpx ASGITransport inside the app's lifespan),
+  because Litestar 2's AsyncTestClient runs the app in another loop, which breaks asyncpg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+
+os.environ.setdefault("PICCOLO_CONF", "pb.piccolo_conf")
+
+ENGINES = [e.strip() for e in os.environ.get("PB_TEST_ENGINES", "sqlite,postgres").split(",") if e.strip()]
+POSTGRES_ADMIN_URL = os.environ.get("PB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def _migrate(url: str) -> None:
+    from pb import db
+
+    engine = db.make_engine(url)
+    db.bind_engine(engine)
+    await db.migrate()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite"
+    asyncio.run(_migrate(f"sqlite:///{path}"))
+    return path
+
+
+def _postgres_url_for(database: str) -> str:
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> AsyncIterator[str]:
+    import asyncpg
+
+    name = f"pb_test_{os.getpid()}"
+
+    async def create() -> None:
+        try:
+            connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        except (OSError, asyncpg.PostgresError) as error:
+            pytest.fail(
+                f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({error}). Start it (see README) "
+                "or run with PB_TEST_ENGINES=sqlite explicitly.",
+                pytrace=False,
+            )
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+        await _migrate(_postgres_url_for(name))
+
+    async def drop() -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    yield _postgres_url_for(name)
+    asyncio.run(drop())
+
+
+async def _truncate_postgres(url: str) -> None:
+    import asyncpg
+
+    from pb.db import all_tables
+
+    names = ", ".join(f'"{table._meta.tablename}"' for table in all_tables())
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated, empty database for one test, on the parametrised engine."""
+    if request.param == "sqlite":
+        path = tmp_path / "pb.sqlite"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_database")
+        asyncio.run(_truncate_postgres(url))
+        return url
+    raise ValueError(f"unknown engine {request.param!r} in PB_TEST_ENGINES")
+
+
+@pytest.fixture(scope="session")
+def secrets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("secrets")
+
+
+@pytest.fixture
+def settings(database_url: str, secrets_dir: Path):
+    from pb.settings import load_settings
+
+    return load_settings(
+        {}, database_url=database_url, secrets_dir=secrets_dir, rate_limit_per_minute=0,
+        public_url="http://testserver",
+    )
+
+
+@pytest.fixture
+def app(settings):
+    from pb.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator["httpx.AsyncClient"]:  # noqa: F821
+    import httpx
+
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
