@@ -1,0 +1,688 @@
+"""Read and write Pabulib ``.pb`` files (standard library only).
+
+A ``.pb`` file has three sections, ``META``, ``PROJECTS`` and ``VOTES``; each is
+a title line, a header line and ``;``-separated CSV rows. This module reads the
+whole format into the engine's exact model (:mod:`pb.tally.model`):
+
+- UTF-8 with or without BOM, ``\\n`` / ``\\r\\n`` / ``\\r`` line endings, CSV
+  quoting (fields containing ``;`` or ``"``, even line breaks), blank lines,
+  spaces around fields and around the ids inside a ``vote`` list;
+- budgets, costs and points read exactly: ``776314.03`` is
+  ``Fraction(77631403, 100)``, ``50000.0`` is the int ``50000`` (a decimal comma
+  ``12,5`` is accepted as in pabutools);
+- a field equal to ``none`` (any case) counts as absent;
+- approval / choose-1 ballots are sets (an id listed twice counts once),
+  ordinal ballots keep an id's first position, cumulative / scoring ballots
+  keep an id's first position and its last points value (pabutools' dict
+  semantics);
+- identical ballots are grouped while parsing (``Profile.groups``, sorted in a
+  canonical order), so the profile does not depend on the order of the voters;
+- ballot limits from META (``min_length``, ``max_length``, ``min_sum_cost``,
+  ``max_sum_cost``, ``min_points``, ``max_points``, ``min_sum_points``,
+  ``max_sum_points``, ``default_score``) go to ``Profile.limits`` as exact numbers.
+
+Errors (unknown project id in a vote, bad number, missing column, ...) raise
+:class:`PbFormatError` naming the line.
+
+``write_pb`` writes an election back; ``read_pb(write_pb(e))`` gives the same
+instance, profile and voters.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from fractions import Fraction
+from itertools import repeat
+from operator import itemgetter
+from typing import Iterable, Mapping, Sequence, Union
+
+from pb.tally.model import Ballot, BallotGroup, Instance, Number, Profile, Project
+
+__all__ = [
+    "PbElection",
+    "PbFormatError",
+    "Voter",
+    "format_number",
+    "load",
+    "parse_number",
+    "read_pb",
+    "write_pb",
+]
+
+VOTE_TYPES = ("approval", "choose-1", "cumulative", "scoring", "ordinal")
+LIMIT_KEYS = (
+    "min_length",
+    "max_length",
+    "min_sum_cost",
+    "max_sum_cost",
+    "min_points",
+    "max_points",
+    "min_sum_points",
+    "max_sum_points",
+    "default_score",
+)
+_SECTIONS = ("meta", "projects", "votes")
+_SET_KINDS = ("approval", "choose-1")
+_POINTS_KINDS = ("cumulative", "scoring")
+
+
+class PbFormatError(ValueError):
+    """A ``.pb`` file that cannot be read; the message names the line."""
+
+    def __init__(self, message: str, line: int | None = None, source: str | None = None):
+        where = ""
+        if source:
+            where += f"{source}: "
+        if line is not None:
+            where += f"line {line}: "
+        super().__init__(where + message)
+        self.line = line
+        self.source = source
+
+
+@dataclass(frozen=True, slots=True)
+class Voter:
+    """One VOTES row: the voter id, the ballot and the other columns (``none`` dropped)."""
+
+    voter_id: str
+    ballot: Ballot
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PbElection:
+    """A parsed ``.pb`` file.
+
+    ``meta`` is the META section (same mapping as ``instance.meta``); ``voters``
+    lists every VOTES row in file order when read with ``voters=True`` (else None).
+    """
+
+    instance: Instance
+    profile: Profile
+    meta: Mapping[str, str]
+    voters: tuple[Voter, ...] | None = None
+    vote_columns: tuple[str, ...] = ()
+
+    @property
+    def vote_type(self) -> str:
+        return self.profile.kind
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def parse_number(text: str) -> Number:
+    """Exact number from a Pabulib field: ``"12"`` -> 12, ``"12.50"`` -> Fraction(25, 2),
+    ``"50000.0"`` -> 50000, ``"1,5"`` -> Fraction(3, 2), ``"1/3"`` -> Fraction(1, 3).
+
+    Raises ValueError on anything else (including ``inf`` / ``nan``).
+    """
+    s = text.strip()
+    try:
+        return int(s)
+    except ValueError:
+        pass
+    s = s.replace(",", ".")
+    try:
+        value = Fraction(s)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"not a number: {text!r}") from None
+    if value.denominator == 1:
+        return int(value.numerator)
+    return value
+
+
+def format_number(value: Number) -> str:
+    """Inverse of :func:`parse_number`: ints as is, Fractions as an exact decimal
+    (``"776314.03"``) when they have one, else as ``"p/q"``."""
+    if isinstance(value, bool):
+        raise TypeError("a bool is not a number here")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return str(value.numerator)
+        den = value.denominator
+        twos = fives = 0
+        while den % 2 == 0:
+            den //= 2
+            twos += 1
+        while den % 5 == 0:
+            den //= 5
+            fives += 1
+        if den != 1:
+            return f"{value.numerator}/{value.denominator}"
+        digits = max(twos, fives)
+        scaled = value * 10**digits
+        assert scaled.denominator == 1
+        n = scaled.numerator
+        sign = "-" if n < 0 else ""
+        n = abs(n)
+        whole, frac = divmod(n, 10**digits)
+        return f"{sign}{whole}.{frac:0{digits}d}"
+    raise TypeError(f"not an exact number: {value!r}")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _is_none(value: str) -> bool:
+    return len(value) == 4 and value.lower() == "none"
+
+
+def _read_text(path_or_text: Union[str, os.PathLike, bytes]) -> tuple[str, str | None]:
+    """The file's text and a name for messages. A str containing a line break is text."""
+    if isinstance(path_or_text, bytes):
+        return path_or_text.decode("utf-8-sig"), None
+    if isinstance(path_or_text, os.PathLike) or (
+        isinstance(path_or_text, str) and "\n" not in path_or_text and "\r" not in path_or_text
+    ):
+        path = os.fspath(path_or_text)
+        with open(path, "r", encoding="utf-8-sig", newline="") as handle:
+            return handle.read(), os.path.basename(path)
+    text = path_or_text
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, None
+
+
+def _line_of(text: str, index: int) -> int | None:
+    """Physical line number (1-based, last line of the row) of CSV row ``index``.
+
+    Only called to word an error message, so a second pass over the text is fine.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
+    for position, _row in enumerate(reader):
+        if position == index:
+            return reader.line_num
+    return None
+
+
+def _is_blank(row: Sequence[str]) -> bool:
+    return not row or (len(row) == 1 and not row[0].strip())
+
+
+def _section_of(row: Sequence[str]) -> str | None:
+    if len(row) >= 1 and all(not cell.strip() for cell in row[1:]):
+        name = row[0].strip().lower()
+        if name in _SECTIONS:
+            return name
+    return None
+
+
+def read_pb(
+    path_or_text: Union[str, os.PathLike, bytes],
+    *,
+    voters: bool = True,
+) -> PbElection:
+    """Read a ``.pb`` file (a path, or the file's text / bytes).
+
+    ``voters=False`` skips building the per-voter list (faster, less memory);
+    the instance and the grouped profile are the same either way.
+    """
+    text, source = _read_text(path_or_text)
+    # csv does the tokenising in C; the rows are then walked by index
+    all_rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    total = len(all_rows)
+
+    meta: dict[str, str] = {}
+    projects: dict[str, Project] = {}
+    project_rows: dict[str, int] = {}
+    vote_header: list[str] | None = None
+    vote_start = 0
+    counts: dict = {}
+    voter_rows: list | None = None
+
+    def fail(message: str, index: int | None) -> PbFormatError:
+        return PbFormatError(message, None if index is None else _line_of(text, index), source)
+
+    section: str | None = None
+    header: list[str] = []
+    index = 0
+    while index < total:
+        row = all_rows[index]
+        if _is_blank(row):
+            index += 1
+            continue
+        name = _section_of(row)
+        if name is None:
+            if section is None:
+                raise fail("data before the first section title (META, PROJECTS or VOTES)", index)
+            if section == "meta":
+                key = row[0].strip()
+                if len(row) > 2:
+                    # an unquoted ';' inside a value: keep the rest verbatim
+                    value = ";".join(row[1:]).strip()
+                else:
+                    value = row[1].strip() if len(row) > 1 else ""
+                meta[key] = value
+            elif section == "projects":
+                _read_project(row, header, projects, project_rows, index, fail)
+            index += 1
+            continue
+        section = name
+        title_index = index
+        index += 1
+        while index < total and _is_blank(all_rows[index]):
+            index += 1
+        if index >= total:
+            raise fail(f"section {section.upper()} has no header line", title_index)
+        header = [cell.strip() for cell in all_rows[index]]
+        index += 1
+        if section == "votes":
+            if vote_header is not None:
+                raise fail("second VOTES section", title_index)
+            vote_header = header
+            vote_start = index
+            # the hot part; returns where a section following VOTES starts (or the end)
+            index, counts, voter_rows = _read_votes(all_rows, index, header, voters, fail)
+
+    if vote_header is None:
+        raise PbFormatError("no VOTES section", None, source)
+
+    kind = meta.get("vote_type", "").strip().lower()
+    if kind not in VOTE_TYPES:
+        raise PbFormatError(
+            f"META vote_type must be one of {', '.join(VOTE_TYPES)}, got {meta.get('vote_type')!r}",
+            None,
+            source,
+        )
+    if "budget" not in meta:
+        raise PbFormatError("META has no budget", None, source)
+    try:
+        budget = parse_number(meta["budget"])
+    except ValueError:
+        raise PbFormatError(f"META budget is not a number: {meta['budget']!r}", None, source) from None
+
+    limits: dict[str, Number] = {}
+    for key in LIMIT_KEYS:
+        raw = meta.get(key)
+        if raw is None or _is_none(raw.strip()) or not raw.strip():
+            continue
+        try:
+            limits[key] = parse_number(raw)
+        except ValueError:
+            raise PbFormatError(f"META {key} is not a number: {raw!r}", None, source) from None
+
+    canon = _canonical_keys(kind, counts, projects, vote_header, all_rows, vote_start, fail)
+    grouped: dict = {}
+    grouped_get = grouped.get
+    for raw, count in counts.items():
+        key = canon[raw]
+        grouped[key] = grouped_get(key, 0) + count
+    # canonical order: sorted by ballot content (see _canonical_keys)
+    keys = sorted(grouped)
+    if kind in _POINTS_KINDS:
+        ballots_list = _make_ballots([key[0] for key in keys], [key[1] for key in keys])
+    else:
+        ballots_list = _make_ballots([tuple(key.split(",")) if key else () for key in keys], None)
+    groups = _make_groups(ballots_list, [grouped[key] for key in keys])
+    ballot_of = dict(zip(keys, ballots_list))
+
+    instance = Instance(projects=projects, budget=budget, meta=meta)
+    profile = Profile(kind=kind, groups=groups, limits=limits)
+
+    voter_list: tuple[Voter, ...] | None = None
+    if voter_rows is not None:
+        ballots = {raw: ballot_of[key] for raw, key in canon.items()}
+        voter_list = _build_voters(voter_rows, vote_header, kind, ballots)
+    return PbElection(
+        instance=instance,
+        profile=profile,
+        meta=meta,
+        voters=voter_list,
+        vote_columns=tuple(vote_header),
+    )
+
+
+def load(path: Union[str, os.PathLike]) -> tuple[Instance, Profile]:
+    """Read a ``.pb`` file into ``(instance, profile)`` (without the per-voter list)."""
+    election = read_pb(path, voters=False)
+    return election.instance, election.profile
+
+
+def _read_project(row, header, projects, project_rows, index, fail) -> None:
+    if "project_id" not in header or "cost" not in header:
+        raise fail("PROJECTS header needs project_id and cost columns", index)
+    values: dict[str, str] = {}
+    for column, cell in enumerate(row):
+        if column >= len(header):
+            if cell.strip():
+                raise fail(f"PROJECTS row has {len(row)} fields, header has {len(header)}", index)
+            continue
+        value = cell.strip()
+        if _is_none(value):
+            continue
+        values[header[column]] = value
+    project_id = values.pop("project_id", "")
+    if not project_id:
+        raise fail("project without project_id", index)
+    if "," in project_id:
+        raise fail(f"project id {project_id!r} contains ',' (ids are listed with ',' in votes)", index)
+    if project_id in projects:
+        raise fail(f"project {project_id!r} listed twice", index)
+    if "cost" not in values:
+        raise fail(f"project {project_id!r} has no cost", index)
+    try:
+        cost = parse_number(values.pop("cost"))
+    except ValueError as error:
+        raise fail(f"project {project_id!r}: cost {error}", index) from None
+    name = values.pop("name", "")
+    projects[project_id] = Project(id=project_id, cost=cost, name=name, extra=values)
+    project_rows[project_id] = index
+
+
+def _read_votes(all_rows, start, header, keep, fail):
+    """Count each distinct raw vote text (with the raw points text if there is a
+    points column) over the VOTES rows from ``start``.
+
+    Returns (end index, counts, voter rows or None). The common case (no blank or
+    short row, no section after VOTES) is counted in C by ``Counter``; anything
+    else goes through the careful loop.
+    """
+    if "vote" not in header:
+        raise fail("VOTES header has no vote column", start - 1)
+    vote_index = header.index("vote")
+    points_index = header.index("points") if "points" in header else -1
+    if points_index >= 0:
+        getter = itemgetter(vote_index, points_index)
+    else:
+        getter = itemgetter(vote_index)
+    body = all_rows[start:] if start else all_rows
+    if vote_index > 0 and points_index != 0:
+        try:
+            counts = Counter(map(getter, body))
+        except IndexError:
+            pass  # a blank or short row, or a section title: careful loop
+        else:
+            # a title such as "PROJECTS;" has two fields and would count as an empty vote
+            if points_index >= 0:
+                suspicious = any(key[0] == "" for key in counts)
+            else:
+                suspicious = "" in counts
+            if not suspicious:
+                return len(all_rows), counts, (body if keep else None)
+    counts = Counter()
+    kept: list | None = [] if keep else None
+    width_needed = max(vote_index, points_index) + 1
+    index = start
+    total = len(all_rows)
+    while index < total:
+        row = all_rows[index]
+        if _is_blank(row):
+            index += 1
+            continue
+        if _section_of(row) is not None:
+            return index, counts, kept
+        if len(row) <= vote_index:
+            raise fail(f"VOTES row has no vote field (header: {';'.join(header)})", index)
+        if len(row) < width_needed:
+            key = (row[vote_index], "") if points_index >= 0 else row[vote_index]
+        else:
+            key = getter(row)
+        counts[key] += 1
+        if kept is not None:
+            kept.append(row)
+        index += 1
+    return index, counts, kept
+
+
+def _next_header(reader) -> list[str] | None:
+    for row in reader:
+        if not _is_blank(row):
+            return [cell.strip() for cell in row]
+    return None
+
+
+def _split_ids(text: str) -> list[str]:
+    if not text:
+        return []
+    parts = text.split(",")
+    if " " in text or "\t" in text:
+        parts = [part.strip() for part in parts]
+    if "" in parts:
+        parts = [part for part in parts if part]
+    return parts
+
+
+def _canonical_keys(kind, counts, projects, header, all_rows, vote_start, fail) -> dict:
+    """Canonical ballot key for every distinct raw vote text: the ids joined by ","
+    (sorted for approval / choose-1, in ranking order without repeats for ordinal),
+    or the pair (ids tuple, points tuple) for cumulative / scoring.
+
+    Groups are sorted by this key, which makes the group order independent of the
+    order of the voters (joined text sorts faster than tuples of ids).
+
+    Errors name the first line using the bad vote (found by a second pass).
+    """
+    canon: dict = {}
+    known = set(projects)
+    points_column = "points" in header
+    set_kind = kind in _SET_KINDS
+    for raw in counts:
+        vote_text = raw[0] if points_column else raw
+        try:
+            if vote_text and " " not in vote_text and "\t" not in vote_text:
+                ids = vote_text.split(",")
+                if "" in ids:
+                    ids = [part for part in ids if part]
+            else:
+                ids = _split_ids(vote_text.strip())
+            if len(ids) == 1 and _is_none(ids[0]) and ids[0] not in known:
+                ids = []  # a "none" vote: an empty ballot
+            if set_kind:
+                idset = set(ids)
+                if not idset <= known:
+                    raise _unknown(ids, known)
+                key = ",".join(sorted(idset))
+            elif kind == "ordinal":
+                if not known.issuperset(ids):
+                    raise _unknown(ids, known)
+                key = ",".join(dict.fromkeys(ids))
+            else:
+                if not known.issuperset(ids):
+                    raise _unknown(ids, known)
+                key = _points_key(ids, raw[1] if points_column else "")
+        except _BallotError as error:
+            raise fail(str(error), _first_row_with(all_rows, vote_start, header, raw)) from None
+        canon[raw] = key
+    return canon
+
+
+_SLOTS_OK = all(
+    hasattr(cls, "__slots__") and name in cls.__dict__
+    for cls, names in ((Ballot, ("items", "points")), (BallotGroup, ("ballot", "count")))
+    for name in names
+)
+
+
+def _make_ballots(items_list: list, points_list: list | None) -> list:
+    """Ballot objects in bulk. Ballot is a frozen slots dataclass whose generated
+    ``__init__`` costs ~1 µs; filling the slots through their descriptors is ~3x
+    faster on tens of thousands of groups (same objects, same equality and hash)."""
+    if points_list is None:
+        points_list = [None] * len(items_list)
+    if not _SLOTS_OK:
+        return [Ballot(items, points) for items, points in zip(items_list, points_list)]
+    ballots = list(map(object.__new__, repeat(Ballot, len(items_list))))
+    deque(map(Ballot.__dict__["items"].__set__, ballots, items_list), maxlen=0)
+    deque(map(Ballot.__dict__["points"].__set__, ballots, points_list), maxlen=0)
+    return ballots
+
+
+def _make_groups(ballots: list, counts: list) -> tuple:
+    if not _SLOTS_OK:
+        return tuple(BallotGroup(ballot, count) for ballot, count in zip(ballots, counts))
+    groups = list(map(object.__new__, repeat(BallotGroup, len(ballots))))
+    deque(map(BallotGroup.__dict__["ballot"].__set__, groups, ballots), maxlen=0)
+    deque(map(BallotGroup.__dict__["count"].__set__, groups, counts), maxlen=0)
+    return tuple(groups)
+
+
+def _unknown(ids, known) -> "_BallotError":
+    missing = [project_id for project_id in ids if project_id not in known]
+    return _BallotError(f"unknown project id {missing[0]!r} in vote")
+
+
+class _BallotError(Exception):
+    pass
+
+
+def _points_key(ids: list[str], points_text: str) -> tuple:
+    points_text = points_text.strip()
+    if _is_none(points_text):
+        points_text = ""
+    raw_points = [part.strip() for part in points_text.split(",")] if points_text else []
+    raw_points = [part for part in raw_points if part]
+    if len(raw_points) != len(ids):
+        raise _BallotError(
+            f"vote lists {len(ids)} project(s) but points lists {len(raw_points)} value(s)"
+        )
+    values: dict[str, Number] = {}
+    for project_id, point in zip(ids, raw_points):
+        try:
+            values[project_id] = parse_number(point)
+        except ValueError:
+            raise _BallotError(f"points value {point!r} is not a number") from None
+    # canonical: decreasing points, then project id (the order written is not kept)
+    order = sorted(values, key=lambda pid: (-values[pid], pid))
+    return (tuple(order), tuple(values[pid] for pid in order))
+
+
+def _raw_key(row: list[str], vote_index: int, points_index: int):
+    """The counting key of a VOTES row: its raw vote text, with the raw points text
+    when there is a points column (missing fields read as empty)."""
+    vote = row[vote_index] if len(row) > vote_index else ""
+    if points_index < 0:
+        return vote
+    return (vote, row[points_index] if len(row) > points_index else "")
+
+
+def _first_row_with(all_rows, start: int, header: list[str], raw) -> int | None:
+    """Index of the first VOTES row whose raw vote (and points) text is ``raw``."""
+    vote_index = header.index("vote")
+    points_index = header.index("points") if "points" in header else -1
+    for index in range(start, len(all_rows)):
+        row = all_rows[index]
+        key = _raw_key(row, vote_index, points_index)
+        if key == raw:
+            return index
+    return None
+
+
+def _build_voters(voter_rows, header, kind, ballots) -> tuple[Voter, ...]:
+    vote_index = header.index("vote")
+    points_index = header.index("points") if "points" in header else -1
+    id_index = header.index("voter_id") if "voter_id" in header else -1
+    drop = {vote_index, id_index}
+    if kind in _POINTS_KINDS:
+        drop.add(points_index)
+    extra_columns = [(i, name) for i, name in enumerate(header) if i not in drop]
+    voters = []
+    width = len(header)
+    for row in voter_rows:
+        key = _raw_key(row, vote_index, points_index)
+        extra = {}
+        for i, name in extra_columns:
+            if i < len(row) and i < width:
+                value = row[i].strip()
+                if value and not _is_none(value):
+                    extra[name] = value
+        voter_id = row[id_index].strip() if 0 <= id_index < len(row) else ""
+        voters.append(Voter(voter_id, ballots[key], extra))
+    return tuple(voters)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_pb(election: PbElection) -> str:
+    """The ``.pb`` text of an election (``\\n`` line endings, minimal CSV quoting).
+
+    META is written as stored, with ``num_projects``, ``num_votes``, ``budget`` and
+    ``vote_type`` set from the instance and profile. Voters are written from
+    ``election.voters`` if present, else one row per voter of each group with
+    ids 1..n. ``read_pb(write_pb(e))`` reproduces the instance, profile and voters.
+    """
+    instance, profile = election.instance, election.profile
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+
+    def line(cells: Iterable[str]) -> None:
+        writer.writerow([_check_cell(cell) for cell in cells])
+
+    kind = profile.kind
+    voters = election.voters
+    num_votes = len(voters) if voters is not None else profile.num_voters
+    meta: dict[str, str] = dict(election.meta or instance.meta)
+    meta["num_projects"] = str(len(instance.projects))
+    meta["num_votes"] = str(num_votes)
+    meta["budget"] = format_number(instance.budget)
+    meta["vote_type"] = kind
+    for key, value in profile.limits.items():
+        meta[key] = format_number(value)
+    out.write("META\n")
+    line(["key", "value"])
+    for key, value in meta.items():
+        line([key, value])
+
+    extra_columns: list[str] = []
+    for project in instance.projects.values():
+        for key in project.extra:
+            if key not in extra_columns:
+                extra_columns.append(key)
+    has_name = any(project.name for project in instance.projects.values())
+    columns = ["project_id", "cost"] + (["name"] if has_name else []) + extra_columns
+    out.write("PROJECTS\n")
+    line(columns)
+    for project in instance.projects.values():
+        if "," in project.id or project.id != project.id.strip() or not project.id:
+            raise ValueError(f"project id {project.id!r} cannot be written in a vote list")
+        cells = [project.id, format_number(project.cost)]
+        if has_name:
+            cells.append(project.name or "none")
+        cells.extend(project.extra.get(key, "none") for key in extra_columns)
+        line(cells)
+
+    with_points = kind in _POINTS_KINDS
+    out.write("VOTES\n")
+    if voters is not None:
+        voter_extra: list[str] = []
+        for column in election.vote_columns:
+            if column not in ("voter_id", "vote") and not (with_points and column == "points"):
+                voter_extra.append(column)
+        for voter in voters:
+            for key in voter.extra:
+                if key not in voter_extra:
+                    voter_extra.append(key)
+        line(["voter_id", "vote"] + (["points"] if with_points else []) + voter_extra)
+        for voter in voters:
+            cells = [voter.voter_id, ",".join(voter.ballot.items)]
+            if with_points:
+                cells.append(_points_text(voter.ballot))
+            cells.extend(voter.extra.get(key, "none") for key in voter_extra)
+            line(cells)
+    else:
+        line(["voter_id", "vote"] + (["points"] if with_points else []))
+        voter_id = 0
+        for group in profile.groups:
+            vote = ",".join(group.ballot.items)
+            points = _points_text(group.ballot) if with_points else None
+            for _ in range(group.count):
+                voter_id += 1
+                line([str(voter_id), vote] + ([points] if with_points else []))
+    return out.getvalue()
+
+
+def _points_text(ballot: Ballot) -> str:
+    return ",".join(format_number(value) for value in (ballot.points or ()))
+
+
+def _check_cell(cell: str) -> str:
+    if not isinstance(cell, str):
+        raise TypeError(f"cell {cell!r} is not a str")
+    return cell

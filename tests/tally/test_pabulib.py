@@ -1,0 +1,424 @@
+"""The .pb reader and writer (pb.tally.pabulib): format edge cases, exactness,
+round trips, and every shared Pabulib file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pb.tally.model import Ballot, BallotGroup, Instance, Profile, Project
+from pb.tally.pabulib import (
+    PbElection,
+    PbFormatError,
+    Voter,
+    format_number,
+    load,
+    parse_number,
+    read_pb,
+    write_pb,
+)
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "pabulib"
+
+
+def pb_text(meta: dict, projects: list[str], votes: list[str], vote_header="voter_id;vote") -> str:
+    lines = ["META", "key;value"]
+    lines += [f"{k};{v}" for k, v in meta.items()]
+    lines += ["PROJECTS", "project_id;cost;name"] + projects
+    lines += ["VOTES", vote_header] + votes
+    return "\n".join(lines) + "\n"
+
+
+BASE_META = {"description": "t", "num_projects": "3", "num_votes": "3", "budget": "100", "vote_type": "approval"}
+BASE_PROJECTS = ["1;40;One", "2;50;Two", "10;60;Ten"]
+
+
+def simple(**overrides) -> str:
+    meta = dict(BASE_META)
+    meta.update(overrides)
+    return pb_text(meta, BASE_PROJECTS, ["1;1,2", "2;2,1", "3;10"])
+
+
+# ------------------------------------------------------------------ numbers
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("12", 12),
+        ("50000.0", 50000),
+        ("776314.03", Fraction(77631403, 100)),
+        ("1,5", Fraction(3, 2)),
+        (" 7 ", 7),
+        ("1/3", Fraction(1, 3)),
+        ("-2.5", Fraction(-5, 2)),
+        ("1e3", 1000),
+    ],
+)
+def test_parse_number_is_exact(text, value):
+    parsed = parse_number(text)
+    assert parsed == value
+    assert type(parsed) is type(value)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "nan", "inf", "1.2.3"])
+def test_parse_number_rejects_non_numbers(text):
+    with pytest.raises(ValueError):
+        parse_number(text)
+
+
+@given(st.fractions())
+def test_format_number_then_parse_number_is_identity(value):
+    value = int(value) if value.denominator == 1 else value
+    assert parse_number(format_number(value)) == value
+
+
+def test_format_number_prefers_exact_decimals():
+    assert format_number(Fraction(77631403, 100)) == "776314.03"
+    assert format_number(Fraction(-1, 8)) == "-0.125"
+    assert format_number(Fraction(1, 3)) == "1/3"
+    assert format_number(5) == "5"
+
+
+# ------------------------------------------------------------------ reading
+
+
+def test_basic_approval_file_groups_identical_ballots():
+    election = read_pb(simple())
+    assert election.instance.budget == 100
+    assert election.instance.projects["1"] == Project("1", 40, "One", {})
+    assert election.profile.kind == "approval"
+    # "1,2" and "2,1" are the same approval ballot
+    assert election.profile.groups == (
+        BallotGroup(Ballot(("1", "2")), 2),
+        BallotGroup(Ballot(("10",)), 1),
+    )
+    assert election.profile.num_voters == 3
+    assert [v.voter_id for v in election.voters] == ["1", "2", "3"]
+    assert election.voters[1].ballot == Ballot(("1", "2"))
+
+
+def test_bom_and_crlf_and_cr():
+    text = simple()
+    for variant in ("\ufeff" + text, text.replace("\n", "\r\n"), text.replace("\n", "\r")):
+        assert read_pb(variant).profile == read_pb(text).profile
+    as_bytes = ("\ufeff" + text.replace("\n", "\r\n")).encode("utf-8")
+    assert read_pb(as_bytes).instance == read_pb(text).instance
+
+
+def test_bom_file_on_disk(tmp_path):
+    path = tmp_path / "bom.pb"
+    path.write_bytes(("\ufeff" + simple()).encode("utf-8"))
+    instance, profile = load(path)
+    assert "description" in instance.meta  # not "\ufeffMETA"-confused
+    assert profile.num_voters == 3
+    instance2, _ = load(str(path))
+    assert instance2 == instance
+
+
+def test_quoted_fields_with_semicolons_quotes_and_newlines():
+    projects = ['1;40;"Park; playground"', '2;50;"""Konikowo"" - plac zabaw"', '10;60;"two\nlines"']
+    text = pb_text(BASE_META, projects, ["1;1,2", "2;10"])
+    election = read_pb(text)
+    assert election.instance.projects["1"].name == "Park; playground"
+    assert election.instance.projects["2"].name == '"Konikowo" - plac zabaw'
+    assert election.instance.projects["10"].name == "two\nlines"
+    assert election.profile.num_voters == 2
+
+
+def test_decimal_budget_and_costs_are_exact_fractions():
+    text = pb_text(
+        dict(BASE_META, budget="776314.03"),
+        ["1;50000.0;a", "2;1234.5;b", "10;0.1;c"],
+        ["1;1"],
+    )
+    election = read_pb(text)
+    assert election.instance.budget == Fraction(77631403, 100)
+    assert isinstance(election.instance.budget, Fraction)
+    assert election.instance.projects["1"].cost == 50000
+    assert type(election.instance.projects["1"].cost) is int
+    assert election.instance.projects["2"].cost == Fraction(2469, 2)
+    assert election.instance.projects["10"].cost == Fraction(1, 10)
+
+
+def test_none_fields_are_absent():
+    text = (
+        "META\nkey;value\nbudget;100\nvote_type;approval\n"
+        "PROJECTS\nproject_id;cost;name;category;votes\n1;10;none;NONE;3\n2;20;B;culture;None\n"
+        "VOTES\nvoter_id;vote;age;sex\n1;1,2;none;F\n2;none;30;none\n"
+    )
+    election = read_pb(text)
+    assert election.instance.projects["1"] == Project("1", 10, "", {"votes": "3"})
+    assert election.instance.projects["2"] == Project("2", 20, "B", {"category": "culture"})
+    assert election.voters[0].extra == {"sex": "F"}
+    assert election.voters[1].extra == {"age": "30"}
+    assert election.voters[1].ballot == Ballot(())  # a "none" vote is an empty ballot, still a voter
+    assert election.profile.num_voters == 2
+
+
+def test_duplicate_id_in_approval_vote_counts_once():
+    text = pb_text(BASE_META, BASE_PROJECTS, ["1;1,2,1", "2;2,2"])
+    assert read_pb(text).profile.groups == (
+        BallotGroup(Ballot(("1", "2")), 1),
+        BallotGroup(Ballot(("2",)), 1),
+    )
+
+
+def test_ordinal_keeps_ranking_and_first_position_of_duplicates():
+    text = pb_text(dict(BASE_META, vote_type="ordinal"), BASE_PROJECTS, ["1;10,1,2", "2;2,10,2,1", "3;10,1,2"])
+    election = read_pb(text)
+    assert election.profile.kind == "ordinal"
+    assert election.profile.groups == (
+        BallotGroup(Ballot(("10", "1", "2")), 2),
+        BallotGroup(Ballot(("2", "10", "1")), 1),
+    )
+
+
+def test_ordinal_with_points_column_keeps_points_as_voter_field():
+    text = pb_text(
+        dict(BASE_META, vote_type="ordinal"), BASE_PROJECTS, ["1;10,1;3,2"], vote_header="voter_id;vote;points"
+    )
+    election = read_pb(text)
+    assert election.profile.groups[0].ballot == Ballot(("10", "1"))
+    assert election.voters[0].extra == {"points": "3,2"}
+
+
+def test_cumulative_points_exact_and_canonical():
+    meta = dict(BASE_META, vote_type="cumulative", max_sum_points="10", min_sum_points="1", max_points="7.5")
+    votes = ["1;2,1;5,3", "2;1,2;3,5", "3;10,1,2;2.5,2.5,5", "4;1,10;4,none"]
+    text = pb_text(meta, BASE_PROJECTS, votes[:3], vote_header="voter_id;vote;points")
+    election = read_pb(text)
+    assert election.profile.kind == "cumulative"
+    assert election.profile.limits == {"max_sum_points": 10, "min_sum_points": 1, "max_points": Fraction(15, 2)}
+    # decreasing points, ties by id; order written does not matter
+    assert election.profile.groups == (
+        BallotGroup(Ballot(("2", "1"), (5, 3)), 2),
+        BallotGroup(Ballot(("2", "1", "10"), (5, Fraction(5, 2), Fraction(5, 2))), 1),
+    )
+    with pytest.raises(PbFormatError, match="line 21: points value 'none' is not a number"):
+        read_pb(pb_text(meta, BASE_PROJECTS, votes, vote_header="voter_id;vote;points"))
+
+
+def test_cumulative_duplicate_id_keeps_last_points_like_pabutools():
+    meta = dict(BASE_META, vote_type="cumulative")
+    text = pb_text(meta, BASE_PROJECTS, ["1;1,2,1;3,2,1"], vote_header="voter_id;vote;points")
+    assert read_pb(text).profile.groups[0].ballot == Ballot(("2", "1"), (2, 1))
+
+
+def test_limits_from_meta_are_exact_numbers():
+    election = read_pb(simple(min_length="1", max_length="3", max_sum_cost="90.5", min_sum_cost="0"))
+    assert election.profile.limits == {
+        "min_length": 1,
+        "max_length": 3,
+        "min_sum_cost": 0,
+        "max_sum_cost": Fraction(181, 2),
+    }
+
+
+def test_choose_one_kind():
+    election = read_pb(simple(vote_type="choose-1"))
+    assert election.profile.kind == "choose-1"
+
+
+def test_blank_lines_and_spaces_are_tolerated():
+    text = (
+        "\n META \n key ; value \n\n budget ; 100 \n vote_type ; approval \n\n"
+        "PROJECTS\nproject_id ; cost ; name\n 1 ; 40 ; One \n\n 2 ; 50 ; Two\n"
+        "\nVOTES\n\nvoter_id ; vote\n 1 ; 1 , 2 \n   \n 2 ; 2\n\n"
+    )
+    election = read_pb(text)
+    assert election.instance.budget == 100
+    assert election.instance.projects["1"] == Project("1", 40, "One", {})
+    assert election.profile.groups == (
+        BallotGroup(Ballot(("1", "2")), 1),
+        BallotGroup(Ballot(("2",)), 1),
+    )
+
+
+def test_sections_in_another_order():
+    text = (
+        "VOTES\nvoter_id;vote\n1;1\n2;1,2\n"
+        "PROJECTS\nproject_id;cost\n1;10\n2;20\n"
+        "META\nkey;value\nbudget;25\nvote_type;approval\n"
+    )
+    election = read_pb(text)
+    assert election.profile.num_voters == 2
+    assert election.instance.budget == 25
+
+
+def test_empty_ballot_counts_as_a_voter():
+    election = read_pb(pb_text(BASE_META, BASE_PROJECTS, ["1;", "2;1"]))
+    assert election.profile.groups == (BallotGroup(Ballot(()), 1), BallotGroup(Ballot(("1",)), 1))
+
+
+def test_unknown_project_in_vote_names_the_line():
+    text = pb_text(BASE_META, BASE_PROJECTS, ["1;1,2", "2;2,99", "3;1"])
+    with pytest.raises(PbFormatError) as error:
+        read_pb(text)
+    assert "'99'" in str(error.value)
+    assert error.value.line == 16
+    assert "line 16" in str(error.value)
+
+
+def test_unknown_project_error_names_the_file(tmp_path):
+    path = tmp_path / "bad.pb"
+    path.write_text(pb_text(BASE_META, BASE_PROJECTS, ["1;3"]))
+    with pytest.raises(PbFormatError, match=r"bad\.pb: line 15: unknown project id '3'"):
+        read_pb(path)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (pb_text(dict(BASE_META, vote_type="plurality"), BASE_PROJECTS, []), "vote_type"),
+        (pb_text(dict(BASE_META, budget="lots"), BASE_PROJECTS, []), "budget"),
+        (pb_text(BASE_META, ["1;40;a", "1;50;b"], []), "line 11: project '1' listed twice"),
+        (pb_text(BASE_META, ["1;forty;a"], []), "line 10: project '1': cost"),
+        (pb_text(BASE_META, ["1;none;a"], []), "has no cost"),
+        ("META\nkey;value\nbudget;1\nvote_type;approval\nPROJECTS\nproject_id;cost\n1;1\n", "no VOTES"),
+        (pb_text(BASE_META, BASE_PROJECTS, ["1;1"], vote_header="voter_id;ballot"), "no vote column"),
+        ("budget;1\n", "before the first section"),
+    ],
+)
+def test_malformed_files_raise_clear_errors(text, message):
+    with pytest.raises(PbFormatError, match=message):
+        read_pb(text)
+
+
+def test_load_matches_read_pb_without_voters():
+    text = simple()
+    election = read_pb(text, voters=False)
+    assert election.voters is None
+    assert read_pb(text).profile == election.profile
+
+
+# ------------------------------------------------------------------ writing
+
+
+def test_write_then_read_keeps_everything():
+    text = (
+        "META\nkey;value\ndescription;\"a; b\"\nbudget;776314.03\nvote_type;cumulative\nmax_sum_points;10\n"
+        "PROJECTS\nproject_id;cost;name;category\nA;100.5;\"x \"\"y\"\"\";culture,sport\nB;7;none;none\n"
+        "VOTES\nvoter_id;vote;points;age\nv1;A,B;3,2;20\nv2;B;4;none\n"
+    )
+    election = read_pb(text)
+    again = read_pb(write_pb(election))
+    assert again.instance.projects == election.instance.projects
+    assert again.instance.budget == election.instance.budget
+    assert again.profile == election.profile
+    assert again.voters == election.voters
+    assert again.meta == dict(election.meta, num_projects="2", num_votes="2")
+    assert again.meta["description"] == "a; b"
+    assert again.meta["num_votes"] == "2"
+
+
+def test_write_without_voters_expands_groups():
+    instance = Instance({"1": Project("1", 3), "2": Project("2", Fraction(1, 3))}, 5)
+    profile = Profile("approval", (BallotGroup(Ballot(("1",)), 2), BallotGroup(Ballot(("1", "2")), 1)))
+    text = write_pb(PbElection(instance, profile, {}))
+    again = read_pb(text)
+    assert again.instance.projects == instance.projects
+    assert again.profile == profile
+    assert [v.voter_id for v in again.voters] == ["1", "2", "3"]
+
+
+def test_write_refuses_ids_that_cannot_be_listed_in_a_vote():
+    instance = Instance({"a,b": Project("a,b", 3)}, 5)
+    with pytest.raises(ValueError):
+        write_pb(PbElection(instance, Profile("approval", ()), {}))
+
+
+_ids = st.text(alphabet="ABCKLxyz0123456789-_", min_size=1, max_size=5)
+_plain = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\ufeff"),
+    max_size=12,
+).map(str.strip).filter(lambda s: s.lower() != "none" and s.strip() == s)
+_amount = st.one_of(
+    st.integers(min_value=0, max_value=10**9),
+    st.fractions(min_value=0, max_value=10**7, max_denominator=1000),
+).map(lambda x: int(x) if isinstance(x, Fraction) and x.denominator == 1 else x)
+
+
+@st.composite
+def elections(draw):
+    kind = draw(st.sampled_from(["approval", "choose-1", "ordinal", "cumulative", "scoring"]))
+    ids = draw(st.lists(_ids, min_size=1, max_size=6, unique=True))
+    projects = {}
+    for pid in ids:
+        extra = draw(st.dictionaries(st.sampled_from(["category", "votes", "district"]), _plain.filter(bool), max_size=2))
+        projects[pid] = Project(pid, draw(_amount), draw(_plain), extra)
+    voters = []
+    for number in range(draw(st.integers(min_value=0, max_value=8))):
+        chosen = draw(st.lists(st.sampled_from(ids), unique=True, max_size=len(ids)))
+        if kind in ("approval", "choose-1"):
+            ballot = Ballot(tuple(sorted(chosen)))
+        elif kind == "ordinal":
+            ballot = Ballot(tuple(chosen))
+        else:
+            values = {pid: draw(_amount) for pid in chosen}
+            order = sorted(values, key=lambda pid: (-values[pid], pid))
+            ballot = Ballot(tuple(order), tuple(values[pid] for pid in order))
+        extra = draw(st.dictionaries(st.sampled_from(["age", "sex"]), _plain.filter(bool), max_size=2))
+        voters.append(Voter(f"v{number}", ballot, extra))
+    counts: dict[Ballot, int] = {}
+    for voter in voters:
+        counts[voter.ballot] = counts.get(voter.ballot, 0) + 1
+    groups = tuple(
+        BallotGroup(b, c) for b, c in sorted(counts.items(), key=lambda item: (",".join(item[0].items), item[0].points or ()))
+    )
+    meta = {"description": draw(_plain), "country": draw(_plain)}
+    instance = Instance(projects, draw(_amount), meta)
+    limits = draw(st.dictionaries(st.sampled_from(["max_length", "min_sum_cost", "max_sum_points"]), _amount, max_size=2))
+    return PbElection(instance, Profile(kind, groups, limits), meta, tuple(voters))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(elections())
+def test_read_of_write_gives_back_the_same_instance_profile_and_voters(election):
+    again = read_pb(write_pb(election))
+    assert again.instance.projects == election.instance.projects
+    assert again.instance.budget == election.instance.budget
+    assert again.profile == election.profile
+    assert again.voters == election.voters
+    for key, value in election.meta.items():
+        assert again.meta[key] == value
+    # and writing again gives the same text
+    assert write_pb(again) == write_pb(election)
+
+
+# ------------------------------------------------------------------ the shared files
+
+
+def test_shared_folder_is_present():
+    assert SHARED.is_dir(), f"shared Pabulib files expected at {SHARED}"
+    assert len(list(SHARED.glob("*.pb"))) >= 1000
+
+
+def test_every_shared_file_is_read_and_matches_its_index():
+    assert SHARED.is_dir(), f"shared Pabulib files expected at {SHARED}"
+    with open(SHARED / "index.csv", newline="", encoding="utf-8") as handle:
+        index = {row["file"]: row for row in csv.DictReader(handle)}
+    files = sorted(SHARED.glob("*.pb"))
+    assert len(files) == len(index)
+    for path in files:
+        instance, profile = load(path)
+        row = index[path.name]
+        assert profile.kind == row["vote_type"], path.name
+        assert profile.num_voters == int(row["num_votes"]), path.name
+        assert len(instance.projects) == int(row["num_projects"]), path.name
+        assert instance.budget == parse_number(row["budget"]), path.name
+
+
+def test_shared_file_round_trips_through_writer():
+    path = SHARED / "Poland_Warszawa_2026.pb"  # has a project listed twice in some votes
+    election = read_pb(path)
+    again = read_pb(io.StringIO(write_pb(election)).getvalue())
+    assert again.instance == election.instance
+    assert again.profile == election.profile
+    assert again.voters == election.voters
