@@ -1,0 +1,461 @@
+"""``pb tally``: run a voting rule on a Pabulib ``.pb`` file and explain the outcome.
+
+Examples::
+
+    pb tally Poland_Lodz_2023.pb --rule greedy
+    pb tally Poland_Lodz_2023.pb --rule mes --completion add1_greedy --json
+    pb tally Poland_Lodz_2023.pb --compare greedy,mes:add1_greedy,phragmen
+    python -m pb.tally FILE.pb --rule phragmen
+
+A rule spec is a rule name optionally followed by ``:`` options, each a
+satisfaction (``cost``, ``cardinality``, ``points``) or an MES completion
+(``none``, ``add1``, ``add1_greedy``, ``budget_increase``): ``mes:add1_greedy``,
+``greedy:cardinality``, ``mes:points:add1``.
+
+Text output lists the winners in selection order and every project's outcome
+(reason code and the figures behind it; long fractions are shown rounded, marked
+``~``). ``--json`` prints exact figures: integers as JSON numbers, fractions as
+strings (an exact decimal such as ``"776314.03"`` when there is one, else
+``"p/q"``). Exit status: 0 ok, 1 unreadable file or invalid rule options,
+2 bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Mapping, Sequence, TextIO
+
+from pb.tally.pabulib import PbFormatError, format_number, read_pb
+
+RULE_NAMES = ("greedy", "mes", "phragmen", "max_welfare")
+SATISFACTION_NAMES = ("cost", "cardinality", "points")
+COMPLETION_NAMES = ("none", "add1", "add1_greedy", "budget_increase")
+TIE_BREAK_NAMES = ("lexico", "min_cost", "max_cost", "max_votes", "lottery")
+PROGRESS_AFTER_S = 2.0  # a run shorter than this prints no progress
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One rule with its options, as written on the command line."""
+
+    rule: str
+    satisfaction: str = "cost"
+    completion: str = "none"
+
+    @property
+    def label(self) -> str:
+        parts = [self.rule]
+        if self.satisfaction != "cost":
+            parts.append(self.satisfaction)
+        if self.completion != "none":
+            parts.append(self.completion)
+        return ":".join(parts)
+
+
+@dataclass
+class Run:
+    spec: RuleSpec
+    result: Any  # TallyResult
+    seconds: float
+    options: Mapping[str, object] = field(default_factory=dict)
+
+
+def parse_rule_spec(text: str, satisfaction: str | None = None, completion: str | None = None) -> RuleSpec:
+    """``"mes:add1_greedy"`` -> RuleSpec("mes", "cost", "add1_greedy"). Options given in the
+    spec win over the ``satisfaction`` / ``completion`` defaults."""
+    parts = [part.strip() for part in text.split(":")]
+    rule = parts[0]
+    if rule not in RULE_NAMES:
+        raise ValueError(f"unknown rule {rule!r}; choose from {', '.join(RULE_NAMES)}")
+    sat, comp = None, None
+    for part in parts[1:]:
+        if part in SATISFACTION_NAMES and sat is None:
+            sat = part
+        elif part in COMPLETION_NAMES and comp is None:
+            comp = part
+        else:
+            raise ValueError(
+                f"bad option {part!r} in rule spec {text!r}: expected one satisfaction "
+                f"({', '.join(SATISFACTION_NAMES)}) and/or one completion ({', '.join(COMPLETION_NAMES)})"
+            )
+    sat = sat or satisfaction or "cost"
+    comp = comp or (completion if rule == "mes" else None) or "none"
+    return RuleSpec(rule, sat, comp)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pb tally",
+        description="Run a participatory-budgeting voting rule on a Pabulib .pb file and explain "
+        "why each project was or was not funded.",
+    )
+    parser.add_argument("file", help="a Pabulib .pb file")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--rule",
+        metavar="RULE",
+        help=f"the rule: {', '.join(RULE_NAMES)} (a spec such as mes:add1_greedy is accepted too)",
+    )
+    what.add_argument(
+        "--compare",
+        metavar="SPECS",
+        help="comma-separated rule specs to run and show side by side, e.g. greedy,mes:add1_greedy,phragmen",
+    )
+    parser.add_argument("--satisfaction", choices=SATISFACTION_NAMES, help="satisfaction measure (default cost)")
+    parser.add_argument("--completion", choices=COMPLETION_NAMES, help="MES completion (default none)")
+    parser.add_argument(
+        "--tie-break",
+        default="lexico",
+        metavar="CHAIN",
+        help=f"comma-separated tie-breakers, applied in order: {', '.join(TIE_BREAK_NAMES)} (default lexico)",
+    )
+    parser.add_argument("--seed", help="seed for the lottery tie-breaker")
+    parser.add_argument(
+        "--stop-at-first-misfit", action="store_true", help="greedy: stop at the first project that does not fit"
+    )
+    parser.add_argument("--threshold", help="greedy: minimum score to be eligible (exact number)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output with exact figures")
+    parser.add_argument("--no-progress", action="store_true", help="no progress indicator on stderr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    stdout, stderr = sys.stdout, sys.stderr
+
+    tie_break = tuple(part.strip() for part in args.tie_break.split(",") if part.strip())
+    unknown = [name for name in tie_break if name not in TIE_BREAK_NAMES]
+    if unknown or not tie_break:
+        parser.error(f"--tie-break: unknown tie-breaker(s) {unknown}; choose from {', '.join(TIE_BREAK_NAMES)}")
+    threshold = None
+    if args.threshold is not None:
+        from pb.tally.pabulib import parse_number
+
+        try:
+            threshold = parse_number(args.threshold)
+        except ValueError:
+            parser.error(f"--threshold: not a number: {args.threshold!r}")
+    try:
+        if args.rule is not None:
+            specs = [parse_rule_spec(args.rule, args.satisfaction, args.completion)]
+        else:
+            specs = [
+                parse_rule_spec(text, args.satisfaction, args.completion)
+                for text in args.compare.split(",")
+                if text.strip()
+            ]
+            if not specs:
+                parser.error("--compare: no rule given")
+    except ValueError as error:
+        parser.error(str(error))
+
+    progress = _Progress(stderr, enabled=not args.no_progress)
+    started = time.perf_counter()
+    try:
+        with progress.step(f"reading {os.path.basename(args.file)}"):
+            election = read_pb(args.file, voters=False)
+    except (OSError, PbFormatError, UnicodeDecodeError) as error:
+        print(f"pb tally: cannot read {args.file}: {error}", file=stderr)
+        return 1
+    parse_seconds = time.perf_counter() - started
+
+    from pb.tally import tally
+
+    runs: list[Run] = []
+    for spec in specs:
+        kwargs: dict[str, object] = {
+            "satisfaction": spec.satisfaction,
+            "completion": spec.completion,
+            "tie_break": tie_break,
+            "seed": args.seed,
+        }
+        if spec.rule == "greedy":
+            kwargs["stop_at_first_misfit"] = args.stop_at_first_misfit
+            kwargs["threshold"] = threshold
+        elif args.stop_at_first_misfit or threshold is not None:
+            if args.rule is not None:
+                print("pb tally: --stop-at-first-misfit and --threshold apply to greedy only", file=stderr)
+                return 1
+        t0 = time.perf_counter()
+        try:
+            with progress.step(f"running {spec.label}"):
+                result = tally(election.instance, election.profile, spec.rule, **kwargs)
+        except ValueError as error:
+            print(f"pb tally: {spec.label}: {error}", file=stderr)
+            return 1
+        runs.append(Run(spec, result, time.perf_counter() - t0))
+
+    try:
+        if args.json:
+            json.dump(_json_document(args.file, election, runs, parse_seconds), stdout, indent=2, ensure_ascii=False)
+            stdout.write("\n")
+        elif len(runs) == 1:
+            _print_single(stdout, args.file, election, runs[0], tie_break)
+        else:
+            _print_compare(stdout, args.file, election, runs, tie_break)
+        stdout.flush()
+    except BrokenPipeError:  # e.g. piped into head: not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stdout.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+        finally:
+            os.close(devnull)
+    return 0
+
+
+# ---------------------------------------------------------------- progress
+
+
+class _Progress:
+    """An elapsed-time indicator on stderr for steps that run longer than a couple of
+    seconds (a rewritten line on a terminal, a line every 10 s otherwise)."""
+
+    def __init__(self, stream: TextIO, enabled: bool):
+        self.stream = stream
+        self.enabled = enabled
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+
+    def step(self, what: str) -> "_Step":
+        return _Step(self, what)
+
+
+class _Step:
+    def __init__(self, progress: _Progress, what: str):
+        self.progress = progress
+        self.what = what
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.shown = False
+
+    def __enter__(self) -> "_Step":
+        if self.progress.enabled:
+            self.start = time.perf_counter()
+            self.thread = threading.Thread(target=self._tick, daemon=True)
+            self.thread.start()
+        return self
+
+    def _tick(self) -> None:
+        stream, tty = self.progress.stream, self.progress.tty
+        if self.done.wait(PROGRESS_AFTER_S):
+            return
+        interval = 0.5 if tty else 10.0
+        while True:
+            elapsed = time.perf_counter() - self.start
+            try:
+                if tty:
+                    stream.write(f"\rpb tally: {self.what} ... {elapsed:5.0f} s")
+                else:
+                    stream.write(f"pb tally: {self.what} ... {elapsed:.0f} s\n")
+                stream.flush()
+            except (ValueError, OSError):  # stream closed under us
+                return
+            self.shown = True
+            if self.done.wait(interval):
+                return
+
+    def __exit__(self, *exc) -> None:
+        if self.thread is None:
+            return
+        self.done.set()
+        self.thread.join()
+        if self.shown:
+            elapsed = time.perf_counter() - self.start
+            end = "\r" if self.progress.tty else ""
+            self.progress.stream.write(f"{end}pb tally: {self.what} done in {elapsed:.1f} s\n")
+            self.progress.stream.flush()
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def to_json(value: object) -> object:
+    """Exact JSON form: ints stay numbers, Fractions become exact strings, tuples lists."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Fraction):
+        return format_number(value)
+    if isinstance(value, Mapping):
+        return {str(key): to_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
+    if hasattr(value, "numerator") and hasattr(value, "denominator"):  # e.g. gmpy2 mpq
+        return to_json(Fraction(int(value.numerator), int(value.denominator)))
+    raise TypeError(f"cannot write {type(value).__name__} as exact JSON")
+
+
+def result_to_json(result: Any) -> dict:
+    """A TallyResult as an exact JSON object."""
+    return {
+        "rule": result.rule,
+        "options": to_json(result.options),
+        "winners": list(result.winners),
+        "spent": to_json(result.spent),
+        "budget": to_json(result.budget),
+        "outcomes": {
+            pid: {"selected": o.selected, "reason": o.reason, "figures": to_json(o.figures)}
+            for pid, o in result.outcomes.items()
+        },
+    }
+
+
+def _json_document(path: str, election, runs: list[Run], parse_seconds: float) -> dict:
+    instance, profile = election.instance, election.profile
+    return {
+        "file": os.path.basename(path),
+        "vote_type": profile.kind,
+        "voters": profile.num_voters,
+        "distinct_ballots": len(profile.groups),
+        "projects": len(instance.projects),
+        "budget": to_json(instance.budget),
+        "parse_seconds": round(parse_seconds, 3),
+        "results": [
+            dict(result_to_json(run.result), spec=run.spec.label, seconds=round(run.seconds, 3)) for run in runs
+        ],
+    }
+
+
+# ---------------------------------------------------------------- text
+
+
+def human(value: object, digits: int = 2) -> str:
+    """Readable number: ints with thousands separators, fractions exact when short,
+    else rounded and marked with ``~``."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, Fraction):
+        exact = format_number(value)
+        if "/" not in exact and len(exact) <= 16:
+            whole, _, frac = exact.partition(".")
+            return f"{int(whole):,}.{frac}" if frac else f"{int(whole):,}"
+        if abs(value) >= 1:
+            return f"~{float(value):,.{digits}f}"
+        return f"~{float(value):.{digits}g}" if value else "0"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}={human(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return f"[{len(value)} entries]"
+    return str(value)
+
+
+def _figures_text(figures: Mapping[str, object]) -> str:
+    parts = []
+    for key, value in figures.items():
+        if key == "payments" and isinstance(value, (list, tuple)):
+            payers = sum(int(item.get("voters", 0)) for item in value if isinstance(item, Mapping))
+            parts.append(f"payers={payers:,}")
+            continue
+        if isinstance(value, Mapping):
+            for sub_key, sub_value in value.items():
+                if isinstance(sub_value, (list, tuple)):
+                    continue
+                parts.append(f"{key}.{sub_key}={human(sub_value)}")
+            continue
+        parts.append(f"{key}={human(value)}")
+    return " ".join(parts)
+
+
+def _header(out: TextIO, path: str, election) -> None:
+    instance, profile = election.instance, election.profile
+    out.write(
+        f"{os.path.basename(path)}: {profile.kind}, {profile.num_voters:,} voters "
+        f"({len(profile.groups):,} distinct ballots), {len(instance.projects)} projects, "
+        f"budget {human(instance.budget)}\n"
+    )
+
+
+def _options_text(run: Run, tie_break: tuple[str, ...]) -> str:
+    spec = run.spec
+    bits = [f"satisfaction {spec.satisfaction}"]
+    if spec.rule == "mes":
+        bits.append(f"completion {spec.completion}")
+    bits.append(f"tie-break {','.join(tie_break)}")
+    extra = run.result.options
+    for key in ("iterations", "budget_per_voter", "welfare"):
+        if key in extra and extra[key] is not None:
+            bits.append(f"{key.replace('_', ' ')} {human(extra[key])}")
+    return ", ".join(bits)
+
+
+def _name(election, pid: str, width: int = 48) -> str:
+    name = election.instance.projects[pid].name.replace("\n", " ")
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def _print_single(out: TextIO, path: str, election, run: Run, tie_break: tuple[str, ...]) -> None:
+    from pb.tally.explain import REASONS
+
+    result = run.result
+    _header(out, path, election)
+    out.write(f"rule {run.spec.label} ({_options_text(run, tie_break)}) in {run.seconds:.2f} s\n\n")
+    budget = result.budget
+    share = f" ({float(Fraction(result.spent) / Fraction(budget)) * 100:.1f}%)" if budget else ""
+    out.write(
+        f"{len(result.winners)} winners, spent {human(result.spent)} of {human(budget)}{share}\n"
+    )
+    projects = election.instance.projects
+    id_width = max([len(pid) for pid in projects] + [7])
+    out.write(f"  {'#':>3}  {'project':<{id_width}}  {'cost':>14}  name\n")
+    for number, pid in enumerate(result.winners, 1):
+        out.write(f"  {number:>3}  {pid:<{id_width}}  {human(projects[pid].cost):>14}  {_name(election, pid)}\n")
+    out.write("\nall projects (+ funded, - not funded), with the reason code and its figures\n")
+    used = []
+    for pid, outcome in result.outcomes.items():
+        mark = "+" if outcome.selected else "-"
+        out.write(f"  {mark} {pid:<{id_width}}  {outcome.reason:<24}  {_figures_text(outcome.figures)}\n")
+        if outcome.reason not in used:
+            used.append(outcome.reason)
+    out.write("\nreason codes:\n")
+    for reason in used:
+        out.write(f"  {reason}: {REASONS.get(reason, reason)}\n")
+
+
+def _print_compare(out: TextIO, path: str, election, runs: list[Run], tie_break: tuple[str, ...]) -> None:
+    _header(out, path, election)
+    out.write(f"tie-break {','.join(tie_break)}; a cell is the selection order (#n) or the reason code\n\n")
+    projects = election.instance.projects
+    labels = [run.spec.label for run in runs]
+    width = max([len(label) for label in labels] + [24])
+    id_width = max([len(pid) for pid in projects] + [7])
+    order = {run.spec.label: {pid: i for i, pid in enumerate(run.result.winners, 1)} for run in runs}
+    # projects funded by some rule first (by how many rules fund them, then id), then the rest
+    funded_by = {pid: sum(pid in order[label] for label in labels) for pid in projects}
+    rows = sorted(projects, key=lambda pid: (-funded_by[pid], pid))
+    out.write(f"{'project':<{id_width}}  {'cost':>14}  " + "  ".join(f"{label:<{width}}" for label in labels) + "\n")
+    for pid in rows:
+        cells = []
+        for run, label in zip(runs, labels):
+            position = order[label].get(pid)
+            outcome = run.result.outcomes.get(pid)
+            cells.append(f"#{position}" if position else (outcome.reason if outcome else "?"))
+        same = "" if len({c.startswith("#") for c in cells}) == 1 else "  *"
+        out.write(
+            f"{pid:<{id_width}}  {human(projects[pid].cost):>14}  "
+            + "  ".join(f"{cell:<{width}}" for cell in cells)
+            + same
+            + "\n"
+        )
+    out.write("\n")
+    summary = [
+        ("winners", [str(len(run.result.winners)) for run in runs]),
+        ("spent", [human(run.result.spent) for run in runs]),
+        ("seconds", [f"{run.seconds:.2f}" for run in runs]),
+    ]
+    for title, cells in summary:
+        out.write(f"{title:<{id_width}}  {'':>14}  " + "  ".join(f"{cell:<{width}}" for cell in cells) + "\n")
+    out.write("(* = funded by some rules and not by others)\n")
