@@ -1,0 +1,227 @@
+"""Method of Equal Shares (MES), exact, on grouped ballots.
+
+Why: MES gives every voter an equal share of the budget and funds a project
+only if its supporters can pay for it from their shares, which makes the result
+proportional. Semantics follow pabutools' ``method_of_equal_shares``: projects
+need positive cost and support (free supported projects are funded up front);
+each round funds the project with the smallest ρ, where supporter i pays
+min(b_i, ρ·sat_i(p)) and the payments sum to the cost; exact ties go to the
+tie-break order.
+
+Speed: voters are not tracked one by one. Voters with the same remaining money
+form a *budget class*; a ballot group belongs to one class, and funding a
+project moves its supporters' groups to new classes. ρ is computed over the
+distinct classes of a project's supporters (few) instead of its voters (many).
+ρ of a project never decreases (money only shrinks), so the previous ρ is a
+lower bound and only projects whose bound beats the best ρ so far are
+re-evaluated each round (the "lazy ρ" of equalshares.net).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pb.tally.numbers import Q, to_q
+from pb.tally.satisfaction import Electorate
+
+
+@dataclass(slots=True)
+class MesRun:
+    """One MES run: winners in order, plus the figures for the explanations."""
+
+    per_voter: object
+    winners: list[int]
+    spent: object
+    selected: dict[int, dict] = field(default_factory=dict)
+    dropped: dict[int, dict] = field(default_factory=dict)
+    candidates: list[int] = field(default_factory=list)  # supported, positive cost
+
+
+def _rho(entries, cost):
+    """Smallest ρ with Σ w·min(b, ρ·s) = cost, over (b, s, w) sorted by b/s ascending.
+
+    The poorest supporters pay everything they have; the rest pay ρ·s each.
+    """
+    remaining = cost
+    denom = 0
+    for _, s, w in entries:
+        denom += w * s
+    for b, s, w in entries:
+        r = remaining / denom
+        if r * s <= b:
+            return r
+        remaining -= w * b
+        denom -= w * s
+    raise AssertionError("ρ requested for an unaffordable project")
+
+
+class _Tables:
+    """Per-electorate data reused by every MES run (the Add1 loop runs MES many times)."""
+
+    def __init__(self, el: Electorate):
+        self.cost = [to_q(c) for c in el.cost]
+        counts = el.group_count
+        if el.unit_sat is not None:
+            self.unit = [to_q(u) for u in el.unit_sat]
+            self.sats = None
+            # supporters repeated by multiplicity: counting their classes counts voters
+            self.expanded = [
+                tuple(g for g in groups for _ in range(counts[g])) for groups in el.supporters
+            ]
+            self.total = [self.unit[p] * len(self.expanded[p]) for p in range(len(el.ids))]
+        else:
+            self.unit = None
+            self.sats = [[to_q(s) for s in row] for row in el.supporter_sat]
+            self.expanded = None
+            self.total = [
+                sum((counts[g] * s for g, s in zip(el.supporters[p], self.sats[p])), Q(0))
+                for p in range(len(el.ids))
+            ]
+
+
+def tables(el: Electorate) -> _Tables:
+    if el.cache.get("mes") is None:
+        el.cache["mes"] = _Tables(el)
+    return el.cache["mes"]
+
+
+def mes_run(el: Electorate, per_voter) -> MesRun:
+    """Run MES once with the given money per voter (an exact number)."""
+    t = tables(el)
+    cost, unit, sats, total = t.cost, t.unit, t.sats, t.total
+    counts = el.group_count
+    supporters = el.supporters
+    m = len(el.ids)
+    start = to_q(per_voter)
+    class_budget = [start]
+    class_of_value = {start: 0}
+    group_class = dict.fromkeys(range(len(counts)), 0)
+    classes_of = group_class.__getitem__
+
+    winners: list[int] = []
+    run = MesRun(per_voter=start, winners=winners, spent=Q(0))
+    rho: list = [None] * m
+    active: list[int] = []
+    for p in range(m):
+        if total[p] <= 0:
+            continue
+        if cost[p] == 0:
+            winners.append(p)
+            run.selected[p] = {"round": 0, "rho": Q(0), "payments": ()}
+            continue
+        rho[p] = cost[p] / total[p]
+        active.append(p)
+    run.candidates = list(active)
+
+    def supporter_classes(p):
+        """(budget, sat, voters) per budget class of p's supporters, sorted by budget/sat."""
+        if unit is not None:
+            s = unit[p]
+            weights = Counter(map(classes_of, t.expanded[p]))
+            entries = [(class_budget[c], s, w, c) for c, w in weights.items()]
+            entries.sort()
+            return entries
+        weights: dict = {}
+        for g, s in zip(supporters[p], sats[p]):
+            key = (group_class[g], s)
+            weights[key] = weights.get(key, 0) + counts[g]
+        entries = [(class_budget[c], s, w, c) for (c, s), w in weights.items()]
+        entries.sort(key=lambda e: (e[0] / e[1], e[3], e[1]))
+        return entries
+
+    round_no = 0
+    while active:
+        round_no += 1
+        active.sort(key=lambda p: (rho[p], p))
+        best = None
+        tied: list[int] = []
+        keep: list[int] = []
+        evaluated = {}
+        for pos, p in enumerate(active):
+            if best is not None and rho[p] > best:
+                keep.extend(active[pos:])
+                break
+            entries = supporter_classes(p)
+            money = Q(0)
+            for b, _, w, _ in entries:
+                money += w * b
+            if money < cost[p]:
+                run.dropped[p] = {"round": round_no, "supporters_money": money, "last_rho": rho[p]}
+                continue
+            keep.append(p)
+            evaluated[p] = entries
+            r = _rho([e[:3] for e in entries], cost[p])
+            rho[p] = r
+            if best is None or r < best:
+                best, tied = r, [p]
+            elif r == best:
+                tied.append(p)
+        active = keep
+        if not tied:
+            break
+        s = min(tied)
+        active.remove(s)
+        winners.append(s)
+        run.spent += cost[s]
+        run.selected[s] = {"round": round_no, "rho": best,
+                           "payments": _pay(s, best, evaluated[s], supporters[s], group_class, class_budget,
+                                            class_of_value, unit, sats)}
+    for p in active:  # left over when the loop ended: unaffordable by construction
+        if p not in run.dropped:
+            entries = supporter_classes(p)
+            run.dropped[p] = {"round": round_no, "supporters_money": sum(w * b for b, _, w, _ in entries),
+                              "last_rho": rho[p]}
+    return run
+
+
+def _pay(p, rho, entries, groups, group_class, class_budget, class_of_value, unit, sats):
+    """Supporters of p pay min(b, ρ·sat); returns ((payment per voter, voters), ...) by payment."""
+    moved: dict = {}
+    paid: dict = {}
+    for b, s, w, c in entries:
+        pay = min(b, rho * s)
+        left = b - pay
+        target = class_of_value.get(left)
+        if target is None:
+            target = len(class_budget)
+            class_budget.append(left)
+            class_of_value[left] = target
+        moved[(c, s)] = target
+        paid[pay] = paid.get(pay, 0) + w
+    if unit is not None:
+        s = unit[p]
+        lookup = {c: target for (c, _), target in moved.items()}
+        group_class.update(zip(groups, map(lookup.__getitem__, map(group_class.__getitem__, groups))))
+    else:
+        for g, s in zip(groups, sats[p]):
+            group_class[g] = moved[(group_class[g], s)]
+    return tuple(sorted(paid.items(), key=lambda item: item[0], reverse=True))
+
+
+def mes_outcomes(el: Electorate, run: MesRun) -> dict:
+    """One ProjectOutcome per project from an MES run (exact figures, per-class payments)."""
+    from pb.tally import explain
+
+    outcomes = {}
+    for p, pid in enumerate(el.ids):
+        base = {"votes": el.votes[p], "cost": el.cost[p], "budget_per_voter": run.per_voter}
+        unit = el.unit_sat[p] if el.unit_sat is not None else None
+        if p in run.selected:
+            info = run.selected[p]
+            figures = dict(base, round=info["round"], rho=info["rho"],
+                           payments=tuple({"amount": a, "voters": n} for a, n in info["payments"]))
+            if unit is not None and info["rho"] > 0:
+                figures["max_payment"] = info["rho"] * unit
+                figures["effective_votes"] = el.cost[p] / (info["rho"] * unit)
+            outcomes[p] = explain.outcome(pid, explain.SELECTED, **figures)
+        elif p in run.dropped:
+            info = run.dropped[p]
+            figures = dict(base, round=info["round"], supporters_money=info["supporters_money"],
+                           rho=info["last_rho"])
+            if unit is not None:
+                figures["effective_votes"] = el.cost[p] / (info["last_rho"] * unit)
+            outcomes[p] = explain.outcome(pid, explain.MES_INSUFFICIENT_SUPPORT, **figures)
+        else:
+            outcomes[p] = explain.outcome(pid, explain.NO_SUPPORT, **base)
+    return outcomes
