@@ -13,6 +13,7 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -30,6 +31,7 @@ from pb.settings import Settings, get_settings
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 PROBLEM_JSON = "application/problem+json"
+BEARER_SCHEME = "BearerToken"
 
 
 def _problem(status: int, title: str, detail: str, **extra: object) -> Response:
@@ -42,9 +44,19 @@ def _domain_error(_: Request, error: DomainError) -> Response:
     return _problem(error.status_code, error.title, error.detail, code=error.code, **error.extra)
 
 
-def _http_error(_: Request, error: HTTPException) -> Response:
+# Framework errors whose default detail is only the status phrase ("Not Found") get a sentence.
+_READABLE_DETAIL = {
+    404: "There is no page or API route at {path}. The API is described at /schema/swagger.",
+    405: "The route {path} does not accept the {method} method.",
+}
+
+
+def _http_error(request: Request, error: HTTPException) -> Response:
     extra = error.extra if isinstance(error.extra, (dict, list)) else None
-    return _problem(error.status_code, type(error).__name__, error.detail, errors=extra)
+    detail = error.detail
+    if error.status_code in _READABLE_DETAIL and len(detail.split()) < 3:
+        detail = _READABLE_DETAIL[error.status_code].format(path=request.url.path, method=request.method)
+    return _problem(error.status_code, type(error).__name__, detail, errors=extra)
 
 
 def _route_handlers() -> list:
@@ -53,6 +65,14 @@ def _route_handlers() -> list:
     from pb.web.views import ROUTES as web
 
     return [*accounts, *audit, *web]
+
+
+def _declare_bearer_security(handlers: list) -> list:
+    """OpenAPI: every route except the public ones needs 'Authorization: Bearer <access token>'."""
+    for handler in handlers:
+        if not handler.opt.get("public") and not handler.security:
+            handler.security = [{BEARER_SCHEME: []}]
+    return handlers
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -83,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     return Litestar(
         route_handlers=[
-            *_route_handlers(),
+            *_declare_bearer_security(_route_handlers()),
             create_static_files_router(path="/static", directories=[FRONTEND / "static"], opt={"public": True}),
         ],
         state=state,
@@ -95,6 +115,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=pb.__version__,
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
+            components=Components(security_schemes={
+                BEARER_SCHEME: SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="JWT",
+                    description="Access token from POST /api/auth/login (valid for at most 10 minutes).",
+                ),
+            }),
         ),
         template_config=TemplateConfig(directory=FRONTEND / "templates", engine=JinjaTemplateEngine),
         on_startup=[on_startup],
