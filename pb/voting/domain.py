@@ -1,0 +1,229 @@
+"""Census, nullifiers, ballot rules and receipts as pure functions (stdlib and pb.tally only).
+
+Why pure: the same rules run when a citizen casts a ballot, when the tally rebuilds the profile,
+and when anyone re-verifies the result from the published record.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from pb.core.canonical import canonical_json, sha256_hex
+from pb.tally import Ballot, BallotError, Instance, Project, validate_ballot
+
+MAX_IDENTIFIER_LENGTH = 200
+MAX_DISTRICT_LENGTH = 80
+CENSUS_COLUMNS = ("identifier", "district")
+
+APPROVAL, KNAPSACK = "approval", "knapsack"
+BALLOT_FORMATS = (APPROVAL, KNAPSACK)
+CITYWIDE = "citywide"
+
+VOTING = "voting"
+# Phases in which the ballot box is shut: receipts then show their content.
+AFTER_CLOSE = frozenset({"closed", "tallied", "published", "funding", "completed"})
+
+NONCE_BYTES = 16  # 128 bits: identical ballots still get distinct receipts
+
+
+# --- census -------------------------------------------------------------------------------------
+
+
+def normalise_identifier(identifier: str) -> str:
+    """Registry ids are compared without spaces and case, so "ab 12" and "AB12" are one person."""
+    return "".join(identifier.split()).upper()
+
+
+def identifier_hmac(census_key: bytes, organisation_id: int, identifier: str) -> str:
+    """What the database stores instead of the identifier; scoped by organisation so the same
+    person cannot be linked across tenants."""
+    message = f"{organisation_id}:{normalise_identifier(identifier)}".encode()
+    return hmac.new(census_key, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CensusLine:
+    line: int
+    identifier: str
+    district: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedLine:
+    line: int
+    reason: str
+
+
+@dataclass(slots=True)
+class CensusFile:
+    """A parsed census CSV: the distinct residents, the rejected lines, in-file duplicates."""
+
+    entries: list[CensusLine] = field(default_factory=list)
+    rejected: list[RejectedLine] = field(default_factory=list)
+    duplicates_in_file: int = 0
+
+
+def _decode(data: bytes) -> str | RejectedLine:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        return RejectedLine(data[: error.start].count(b"\n") + 1, "the file is not valid UTF-8 text")
+
+
+def _header_columns(row: list[str]) -> dict[str, int] | None:
+    names = [name.strip().lower() for name in row]
+    if sorted(names) != sorted(CENSUS_COLUMNS):
+        return None
+    return {name: names.index(name) for name in CENSUS_COLUMNS}
+
+
+def parse_census_csv(data: bytes) -> CensusFile:
+    """Parse ``identifier,district`` rows (header required, any column order).
+
+    Every problem is reported with its line number so the official can fix the file; the caller
+    refuses the whole file when anything was rejected (a census is imported completely or not).
+    """
+    result = CensusFile()
+    text = _decode(data)
+    if isinstance(text, RejectedLine):
+        result.rejected.append(text)
+        return result
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    columns: dict[str, int] | None = None
+    seen: set[str] = set()
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if columns is None:
+                columns = _header_columns(row)
+                if columns is None:
+                    result.rejected.append(RejectedLine(
+                        line, f"the first line must be the header 'identifier,district' (got {','.join(row)!r})"))
+                    return result
+                continue
+            rejection = _check_row(row)
+            if rejection:
+                result.rejected.append(RejectedLine(line, rejection))
+                continue
+            identifier = row[columns["identifier"]].strip()
+            district = row[columns["district"]].strip()
+            key = normalise_identifier(identifier)
+            if key in seen:
+                result.duplicates_in_file += 1
+                continue
+            seen.add(key)
+            result.entries.append(CensusLine(line, identifier, district))
+    except csv.Error as error:
+        result.rejected.append(RejectedLine(reader.line_num, f"malformed CSV: {error}"))
+    if columns is None and not result.rejected:
+        result.rejected.append(RejectedLine(1, "the file is empty: expected the header 'identifier,district'"))
+    return result
+
+
+def _check_row(row: Sequence[str]) -> str | None:
+    if len(row) != len(CENSUS_COLUMNS):
+        return f"expected {len(CENSUS_COLUMNS)} fields (identifier, district), found {len(row)}"
+    identifier, district = row[0].strip(), row[1].strip()
+    if not identifier or not normalise_identifier(identifier):
+        return "the identifier is empty"
+    if not district:
+        return "the district is empty"
+    if len(identifier) > MAX_IDENTIFIER_LENGTH:
+        return f"the identifier is longer than {MAX_IDENTIFIER_LENGTH} characters"
+    if len(district) > MAX_DISTRICT_LENGTH:
+        return f"the district is longer than {MAX_DISTRICT_LENGTH} characters"
+    return None
+
+
+# --- nullifiers ---------------------------------------------------------------------------------
+
+
+def round_key(census_key: bytes, round_id: int) -> bytes:
+    """A per-round key: destroying it later unlinks participation from the census (crypto-shred)."""
+    return hmac.new(census_key, f"round:{round_id}".encode(), hashlib.sha256).digest()
+
+
+def nullifier(census_key: bytes, round_id: int, census_entry_id: int) -> str:
+    """Same person, same round -> same value; nothing about the person can be read from it."""
+    return hmac.new(round_key(census_key, round_id), str(census_entry_id).encode(), hashlib.sha256).hexdigest()
+
+
+# --- ballot rules -------------------------------------------------------------------------------
+
+
+def may_vote_in(budget: Mapping[str, Any], voter_district: str) -> bool:
+    """A voter's budgets: their census district's plus every city-wide one."""
+    return budget["kind"] == CITYWIDE or budget.get("district") == voter_district
+
+
+def instance_for(budget: Mapping[str, Any]) -> Instance:
+    """The tally engine's view of one frozen budget (project ids are proposal ids as strings)."""
+    projects = {
+        str(p["proposal_id"]): Project(str(p["proposal_id"]), int(p["cost"]), p.get("title", ""))
+        for p in budget["projects"]
+    }
+    return Instance(projects=projects, budget=int(budget["amount"]))
+
+
+def minimum_spend(amount: int, percent: int) -> int:
+    """The smallest total a knapsack ballot must reach: ``percent`` of the budget, rounded up."""
+    return -(-amount * percent // 100)
+
+
+def ballot_limits(budget: Mapping[str, Any]) -> dict[str, int]:
+    """The frozen budget's ballot rules in the tally engine's vocabulary.
+
+    A ballot lists at least one project unless the round set another minimum; knapsack ballots
+    must fit the budget and reach the optional minimum spend.
+    """
+    ballot_format = budget.get("ballot_format", APPROVAL)
+    if ballot_format not in BALLOT_FORMATS:
+        raise BallotError("unknown_kind", f"the ballot format {ballot_format!r} cannot be cast online")
+    limits: dict[str, int] = {"min_length": 1}
+    if budget.get("min_projects") is not None:
+        limits["min_length"] = int(budget["min_projects"])
+    if budget.get("max_projects") is not None:
+        limits["max_length"] = int(budget["max_projects"])
+    if ballot_format == KNAPSACK:
+        limits["max_sum_cost"] = int(budget["amount"])
+        if budget.get("min_spend_percent"):
+            limits["min_sum_cost"] = minimum_spend(int(budget["amount"]), int(budget["min_spend_percent"]))
+    return limits
+
+
+def check_ballot(budget: Mapping[str, Any], project_ids: Sequence[int]) -> None:
+    """Raise ``BallotError`` (with a ``constraint`` code) if the ballot breaks a frozen rule."""
+    ballot = Ballot(tuple(str(pid) for pid in project_ids))
+    validate_ballot(ballot, "approval", instance_for(budget), ballot_limits(budget))
+
+
+# --- ballot content and receipts ----------------------------------------------------------------
+
+
+def ballot_content(round_id: int, budget_id: int, project_ids: Sequence[int], config_hash: str,
+                   nonce: str | None = None) -> dict[str, Any]:
+    """The canonical ballot: what was chosen, under which frozen config, plus a random nonce."""
+    return {
+        "round_id": round_id,
+        "budget_id": budget_id,
+        "projects": sorted(int(pid) for pid in project_ids),
+        "config_hash": config_hash,
+        "nonce": nonce or secrets.token_hex(NONCE_BYTES),
+    }
+
+
+def receipt_of(content_json: str) -> str:
+    """The receipt is the SHA-256 of the canonical content, so a voter can recompute it."""
+    return sha256_hex(content_json)
+
+
+def encode_content(content: Mapping[str, Any]) -> str:
+    return canonical_json(dict(content))
