@@ -62,9 +62,11 @@ def _http_error(request: Request, error: HTTPException) -> Response:
 def _route_handlers() -> list:
     from pb.accounts.api import ROUTES as accounts
     from pb.audit.api import ROUTES as audit
+    from pb.proposals.api import ROUTES as proposals
+    from pb.rounds.api import ROUTES as rounds
     from pb.web.views import ROUTES as web
 
-    return [*accounts, *audit, *web]
+    return [*accounts, *audit, *proposals, *rounds, *web]
 
 
 def _declare_bearer_security(handlers: list) -> list:

@@ -1,0 +1,121 @@
+"""JSON API for rounds: officials configure rounds and move phases; the public reads non-draft rounds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from pb.accounts.domain import AUDITOR, OFFICIAL, REVIEWER, Actor
+from pb.accounts.guards import requires_role
+from pb.rounds import service
+from pb.rounds.domain import BudgetSpec
+from pb.rounds.schemas import (
+    BallotProjectOut, BudgetIn, BudgetOut, Created, CriterionOut, PhaseChange, RoundCreate, RoundOut,
+    RoundSummaryOut, RoundUpdate,
+)
+
+STAFF = (OFFICIAL, REVIEWER, AUDITOR)
+ROUNDS = "/api/orgs/{org_id:int}/rounds"
+STAFF_ROUNDS = "/api/orgs/{org_id:int}/staff/rounds"
+
+
+def _spec(budget: BudgetIn) -> BudgetSpec:
+    return BudgetSpec(budget.name, budget.kind, budget.district, budget.amount, budget.ballot_format,
+                      budget.min_projects, budget.max_projects, budget.min_spend_percent)
+
+
+def _round_out(view: service.RoundView) -> RoundOut:
+    found = view.round
+    budgets = [
+        BudgetOut(b.id, b.name, b.kind, b.district, b.amount, b.ballot_format, b.min_projects, b.max_projects,
+                  b.min_spend_percent, b.eligible_count,
+                  None if view.ballot is None else [msgspec.convert(p, BallotProjectOut)
+                                                    for p in view.ballot.get(b.id, [])])
+        for b in view.budgets
+    ]
+    return RoundOut(
+        found.id, found.organisation_id, found.title, found.description, found.phase, found.currency,
+        found.max_proposal_amount, found.tally_rule, found.options,
+        [msgspec.convert(c, CriterionOut) for c in found.criteria_list], found.allow_revision,
+        found.submission_start, found.submission_end, found.voting_start, found.voting_end,
+        found.frozen_config_hash, budgets,
+    )
+
+
+@post(ROUNDS, guards=[requires_role(OFFICIAL)], tags=["rounds"], summary="Create a draft round with its budgets",
+      status_code=201)
+async def create_round(actor: NamedDependency[Actor], data: JSONBody[RoundCreate]) -> Created:
+    values = msgspec.structs.asdict(data)
+    budgets = [_spec(b) for b in values.pop("budgets")]
+    values["criteria"] = [msgspec.structs.asdict(c) for c in data.criteria]
+    return Created(await service.create_round(actor, values, budgets))
+
+
+@patch(ROUNDS + "/{round_id:int}", guards=[requires_role(OFFICIAL)], tags=["rounds"],
+       summary="Change round settings (before voting opens; criteria and maximum amount before review)")
+async def update_round(actor: NamedDependency[Actor], round_id: FromPath[int],
+                       data: JSONBody[RoundUpdate]) -> RoundOut:
+    changes: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    if "criteria" in changes:
+        changes["criteria"] = [msgspec.structs.asdict(c) for c in changes["criteria"]]
+    await service.update_round(actor, round_id, changes)
+    return _round_out(await service.round_view(actor.organisation_id, round_id, include_draft=True))
+
+
+@post(ROUNDS + "/{round_id:int}/budgets", guards=[requires_role(OFFICIAL)], tags=["rounds"],
+      summary="Add a budget (draft or submission phase)", status_code=201)
+async def add_budget(actor: NamedDependency[Actor], round_id: FromPath[int], data: JSONBody[BudgetIn]) -> Created:
+    return Created(await service.add_budget(actor, round_id, _spec(data)))
+
+
+@patch(ROUNDS + "/{round_id:int}/budgets/{budget_id:int}", guards=[requires_role(OFFICIAL)], tags=["rounds"],
+       summary="Replace a budget's settings (before voting opens)")
+async def update_budget(actor: NamedDependency[Actor], round_id: FromPath[int], budget_id: FromPath[int],
+                        data: JSONBody[BudgetIn]) -> RoundOut:
+    await service.update_budget(actor, round_id, budget_id, _spec(data))
+    return _round_out(await service.round_view(actor.organisation_id, round_id, include_draft=True))
+
+
+@post(ROUNDS + "/{round_id:int}/phase", guards=[requires_role(OFFICIAL)], tags=["rounds"], status_code=200,
+      summary="Move the round to its next phase (opening voting freezes it)")
+async def move_phase(actor: NamedDependency[Actor], round_id: FromPath[int], data: JSONBody[PhaseChange]) -> RoundOut:
+    await service.move_phase(actor, round_id, data.target)
+    return _round_out(await service.round_view(actor.organisation_id, round_id, include_draft=True))
+
+
+@get(ROUNDS, opt={"public": True}, tags=["rounds"], summary="Public: the organisation's rounds (no drafts)")
+async def list_public_rounds(org_id: FromPath[int]) -> list[RoundSummaryOut]:
+    return [RoundSummaryOut(r.id, r.title, r.phase) for r in await service.list_rounds(org_id, include_drafts=False)]
+
+
+@get(ROUNDS + "/{round_id:int}", opt={"public": True}, tags=["rounds"],
+     summary="Public: a round with its budgets and, once voting opened, the ballot")
+async def public_round(org_id: FromPath[int], round_id: FromPath[int]) -> RoundOut:
+    return _round_out(await service.round_view(org_id, round_id, include_draft=False))
+
+
+@get(ROUNDS + "/{round_id:int}/frozen-config", opt={"public": True}, tags=["rounds"],
+     summary="Public: the frozen configuration voting runs on (canonical JSON; its SHA-256 is logged)")
+async def frozen_config(org_id: FromPath[int], round_id: FromPath[int]) -> dict[str, Any]:
+    return await service.frozen_config(org_id, round_id)
+
+
+@get(STAFF_ROUNDS, guards=[requires_role(*STAFF)], tags=["rounds"],
+     summary="Staff: every round including drafts")
+async def list_all_rounds(actor: NamedDependency[Actor]) -> list[RoundSummaryOut]:
+    rounds = await service.list_rounds(actor.organisation_id, include_drafts=True)
+    return [RoundSummaryOut(r.id, r.title, r.phase) for r in rounds]
+
+
+@get(STAFF_ROUNDS + "/{round_id:int}", guards=[requires_role(*STAFF)], tags=["rounds"],
+     summary="Staff: a round including a draft one")
+async def staff_round(actor: NamedDependency[Actor], round_id: FromPath[int]) -> RoundOut:
+    return _round_out(await service.round_view(actor.organisation_id, round_id, include_draft=True))
+
+
+ROUTES = [create_round, update_round, add_budget, update_budget, move_phase, list_public_rounds, public_round,
+          frozen_config, list_all_rounds, staff_round]

@@ -1,0 +1,217 @@
+"""Rounds as pure rules: the phase machine, budget and ballot-format checks, tally choice, the frozen config.
+
+No I/O here: services load rows, ask these functions, and write what they answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping, Sequence
+
+from pb.core.canonical import canonical_json, sha256_hex
+
+DRAFT, SUBMISSION, REVIEW, VOTING = "draft", "submission", "review", "voting"
+CLOSED, TALLIED, PUBLISHED, FUNDING, COMPLETED, CANCELLED = (
+    "closed", "tallied", "published", "funding", "completed", "cancelled",
+)
+PHASES = (DRAFT, SUBMISSION, REVIEW, VOTING, CLOSED, TALLIED, PUBLISHED, FUNDING, COMPLETED, CANCELLED)
+BEFORE_VOTING = frozenset({DRAFT, SUBMISSION, REVIEW})
+# Phases in which the round is frozen: from opening the vote onwards (a cancelled round never froze).
+FROZEN_PHASES = frozenset({VOTING, CLOSED, TALLIED, PUBLISHED, FUNDING, COMPLETED})
+RESULTS_PUBLIC_PHASES = frozenset({PUBLISHED, FUNDING, COMPLETED})
+
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    DRAFT: frozenset({SUBMISSION, CANCELLED}),
+    SUBMISSION: frozenset({REVIEW, CANCELLED}),
+    REVIEW: frozenset({VOTING, CANCELLED}),
+    VOTING: frozenset({CLOSED}),
+    CLOSED: frozenset({TALLIED}),
+    TALLIED: frozenset({PUBLISHED}),
+    PUBLISHED: frozenset({FUNDING}),
+    FUNDING: frozenset({COMPLETED}),
+    COMPLETED: frozenset(),
+    CANCELLED: frozenset(),
+}
+# Transitions that carry work of another context: the tally writes results, publishing exposes them.
+DONE_BY_RESULTS = {(CLOSED, TALLIED): "run the tally", (TALLIED, PUBLISHED): "publish the results"}
+
+DISTRICT, CITYWIDE = "district", "citywide"
+APPROVAL, KNAPSACK = "approval", "knapsack"
+BALLOT_FORMATS = (APPROVAL, KNAPSACK)
+DEFAULT_RULES: Mapping[str, Mapping[str, Any]] = {"greedy": {"options": {}}}
+
+
+class IllegalTransition(ValueError):
+    """The phase machine does not allow this move."""
+
+
+def can_move(current: str, target: str) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+def move(current: str, target: str) -> str:
+    """The next phase, or IllegalTransition naming both phases and what is allowed instead."""
+    if target not in TRANSITIONS:
+        raise IllegalTransition(f"Unknown phase {target!r}; phases are {', '.join(PHASES)}.")
+    if not can_move(current, target):
+        allowed = ", ".join(sorted(TRANSITIONS.get(current, ()))) or "none (final phase)"
+        raise IllegalTransition(f"A round in phase {current!r} cannot move to {target!r}; allowed: {allowed}.")
+    return target
+
+
+def is_frozen(phase: str) -> bool:
+    return phase in FROZEN_PHASES
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSpec:
+    name: str
+    kind: str
+    district: str | None
+    amount: int
+    ballot_format: str = APPROVAL
+    min_projects: int | None = None
+    max_projects: int | None = None
+    min_spend_percent: int | None = None
+
+
+def budget_problems(spec: BudgetSpec) -> list[str]:
+    """Every rule a budget breaks, as sentences (empty when it is fine)."""
+    problems = []
+    if spec.amount <= 0:
+        problems.append("The budget amount must be positive (minor units).")
+    if spec.kind == DISTRICT and not spec.district:
+        problems.append("A district budget needs a district code.")
+    if spec.kind == CITYWIDE and spec.district:
+        problems.append("A city-wide budget has no district.")
+    if spec.kind not in (DISTRICT, CITYWIDE):
+        problems.append(f"Budget kind must be {DISTRICT!r} or {CITYWIDE!r}.")
+    if spec.ballot_format == APPROVAL:
+        if spec.min_spend_percent is not None:
+            problems.append("min_spend_percent applies to knapsack ballots only.")
+        if spec.min_projects is not None and spec.max_projects is not None and spec.min_projects > spec.max_projects:
+            problems.append("min_projects cannot exceed max_projects.")
+    elif spec.ballot_format == KNAPSACK:
+        if spec.min_projects is not None or spec.max_projects is not None:
+            problems.append("min_projects and max_projects apply to approval ballots only.")
+    else:
+        problems.append(f"Ballot format must be one of {', '.join(BALLOT_FORMATS)}.")
+    return problems
+
+
+def budget_set_problems(specs: Sequence[BudgetSpec]) -> list[str]:
+    """Rules across a round's budgets: one budget per district, at most one city-wide budget."""
+    problems = []
+    districts = [spec.district for spec in specs if spec.kind == DISTRICT]
+    duplicated = sorted({d for d in districts if districts.count(d) > 1 and d})
+    if duplicated:
+        problems.append(f"One budget per district; repeated: {', '.join(duplicated)}.")
+    if sum(spec.kind == CITYWIDE for spec in specs) > 1:
+        problems.append("A round has at most one city-wide budget.")
+    return problems
+
+
+def tally_problems(rule: str, options: Mapping[str, Any], rules: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Is ``rule`` offered, and is every option one the rule knows with an allowed value?"""
+    if rule not in rules:
+        return [f"Unknown tally rule {rule!r}; available: {', '.join(sorted(rules))}."]
+    known = rules[rule].get("options", {})
+    problems = []
+    for name, value in sorted(options.items()):
+        if name not in known:
+            problems.append(f"Rule {rule!r} has no option {name!r}; options: {', '.join(sorted(known)) or 'none'}.")
+            continue
+        allowed = known[name]
+        values = value if isinstance(value, list) else [value]
+        if isinstance(allowed, tuple) and any(v not in allowed for v in values):
+            problems.append(f"Option {name!r} of rule {rule!r} must be among {', '.join(map(str, allowed))}.")
+    return problems
+
+
+def date_problems(submission_start: datetime | None, submission_end: datetime | None,
+                  voting_start: datetime | None, voting_end: datetime | None) -> list[str]:
+    """Dates that are given must run in order: submission start/end, then voting start/end."""
+    ordered = [("submission_start", submission_start), ("submission_end", submission_end),
+               ("voting_start", voting_start), ("voting_end", voting_end)]
+    given = [(name, value) for name, value in ordered if value is not None]
+    return [f"{earlier} must not be after {later}."
+            for (earlier, a), (later, b) in zip(given, given[1:]) if a > b]
+
+
+def criteria_problems(criteria: Sequence[Mapping[str, str]]) -> list[str]:
+    keys = [criterion["key"] for criterion in criteria]
+    duplicated = sorted({key for key in keys if keys.count(key) > 1})
+    return [f"Criterion keys must be unique; repeated: {', '.join(duplicated)}."] if duplicated else []
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenProject:
+    proposal_id: int
+    title: str
+    cost: int
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenBudget:
+    id: int
+    name: str
+    kind: str
+    district: str | None
+    amount: int
+    ballot_format: str
+    min_projects: int | None
+    max_projects: int | None
+    min_spend_percent: int | None
+    projects: list[FrozenProject] = field(default_factory=list)
+
+
+def eligible_count_for(budget: FrozenBudget, counts: Mapping[str, int]) -> int:
+    """Census entries who may vote in a budget: the district's residents, or everyone for city-wide."""
+    if budget.kind == CITYWIDE:
+        return sum(counts.values())
+    return counts.get(budget.district or "", 0)
+
+
+def frozen_config(*, round_id: int, organisation_id: int, title: str, currency: str, rule: str,
+                  options: Mapping[str, Any], budgets: Sequence[FrozenBudget],
+                  counts: Mapping[str, int]) -> dict[str, Any]:
+    """The canonical record of what voting runs on (shape agreed with voting and results)."""
+    return {
+        "round_id": round_id,
+        "organisation_id": organisation_id,
+        "title": title,
+        "currency": currency,
+        "tally": {"rule": rule, "options": dict(options)},
+        "budgets": [
+            {
+                "id": b.id, "name": b.name, "kind": b.kind, "district": b.district, "amount": b.amount,
+                "ballot_format": b.ballot_format, "min_projects": b.min_projects, "max_projects": b.max_projects,
+                "min_spend_percent": b.min_spend_percent, "eligible_count": eligible_count_for(b, counts),
+                "projects": [
+                    {"proposal_id": p.proposal_id, "title": p.title, "cost": p.cost}
+                    for p in sorted(b.projects, key=lambda p: p.proposal_id)
+                ],
+            }
+            for b in sorted(budgets, key=lambda b: b.id)
+        ],
+    }
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    return sha256_hex(canonical_json(config))
+
+
+def ballot_problems(budgets: Sequence[FrozenBudget]) -> list[str]:
+    """Budgets whose ballot could not be filled in validly with the projects that made it."""
+    problems = []
+    for budget in budgets:
+        if budget.min_projects and len(budget.projects) < budget.min_projects:
+            problems.append(f"Budget {budget.name!r} asks voters for at least {budget.min_projects} projects "
+                            f"but only {len(budget.projects)} are eligible.")
+        if budget.min_spend_percent:
+            minimum = -(-budget.amount * budget.min_spend_percent // 100)
+            if sum(p.cost for p in budget.projects) < minimum:
+                problems.append(f"Budget {budget.name!r} asks voters to spend at least {minimum} but its "
+                                "eligible projects cost less than that together.")
+    return problems

@@ -1,0 +1,218 @@
+"""Round use cases: create and configure a round, move its phases, freeze it when voting opens.
+
+Every change locks the round row first and re-checks the phase under that lock, so no change can
+slip in between a freeze and its commit; the frozen config is what voting and the tally read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from pb.accounts import repo as accounts_repo
+from pb.accounts.domain import Actor
+from pb.audit import service as audit
+from pb.core.canonical import canonical_json
+from pb.core.errors import Conflict, Invalid, NotFound
+from pb.db import write_transaction
+from pb.proposals import repo as proposals_repo
+from pb.proposals.domain import IN_REVIEW, SUBMITTED
+from pb.rounds import domain, repo
+from pb.rounds.domain import (
+    BEFORE_VOTING, DRAFT, REVIEW, SUBMISSION, VOTING, BudgetSpec, FrozenBudget, FrozenProject,
+)
+from pb.rounds.repo import BudgetRow, RoundRow
+from pb.tally import RULES
+from pb.voting import repo as voting_repo
+
+# Settings that proposals and reviews are judged against may change only before review starts.
+SETTLED_AT_REVIEW = frozenset({"criteria", "max_proposal_amount"})
+DATE_FIELDS = ("submission_start", "submission_end", "voting_start", "voting_end")
+
+
+@dataclass(frozen=True, slots=True)
+class RoundView:
+    round: RoundRow
+    budgets: list[BudgetRow]
+    ballot: dict[int, list[dict[str, Any]]] | None  # budget id -> frozen projects, once voting opened
+
+
+def _check(problems: list[str], code: str) -> None:
+    if problems:
+        raise Invalid(" ".join(problems), code=code, extra={"problems": problems})
+
+
+def _check_settings(values: dict[str, Any]) -> None:
+    _check(domain.tally_problems(values["tally_rule"], values["tally_options"], RULES), "bad_tally_rule")
+    _check(domain.criteria_problems(values["criteria"]), "bad_criteria")
+    _check(domain.date_problems(*(values[name] for name in DATE_FIELDS)), "bad_dates")
+
+
+def _check_budgets(specs: Sequence[BudgetSpec]) -> None:
+    _check([problem for spec in specs for problem in domain.budget_problems(spec)], "bad_budget")
+    _check(domain.budget_set_problems(specs), "bad_budgets")
+
+
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    """Round column values: JSON fields as canonical JSON text."""
+    stored = dict(values)
+    for name in ("criteria", "tally_options"):
+        if name in stored:
+            stored[name] = canonical_json(stored[name])
+    return stored
+
+
+async def _locked_round(actor: Actor, round_id: int) -> RoundRow:
+    found = await repo.lock_round(actor.organisation_id, round_id)
+    if found is None:
+        raise NotFound("No such round in this organisation.")
+    return found
+
+
+def _refuse_if_frozen(found: RoundRow, what: str) -> None:
+    if found.phase not in BEFORE_VOTING:
+        raise Conflict(f"The round is {found.phase!r}: {what} can change only before voting opens "
+                       "(the configuration is frozen).", code="round_frozen")
+
+
+async def create_round(actor: Actor, values: dict[str, Any], budgets: Sequence[BudgetSpec]) -> int:
+    """An official opens a draft round with its settings and budgets."""
+    _check_settings(values)
+    _check_budgets(budgets)
+    organisation = await accounts_repo.organisation(actor.organisation_id)
+    if organisation is None:
+        raise NotFound("No such organisation.")
+    async with write_transaction():
+        round_id = await repo.insert_round(
+            actor.organisation_id, actor.user_id, {**_stored(values), "currency": organisation.currency}
+        )
+        budget_ids = [await repo.insert_budget(round_id, spec) for spec in budgets]
+        await audit.record(actor.organisation_id, actor.pseudonym, "round.created", f"round:{round_id}", {
+            "title": values["title"], "tally_rule": values["tally_rule"], "budgets": budget_ids,
+            "max_proposal_amount": values["max_proposal_amount"],
+        })
+    return round_id
+
+
+async def update_round(actor: Actor, round_id: int, changes: dict[str, Any]) -> None:
+    """Change round settings before voting; criteria and the maximum amount only before review."""
+    async with write_transaction():
+        found = await _locked_round(actor, round_id)
+        _refuse_if_frozen(found, "round settings")
+        settled = sorted(SETTLED_AT_REVIEW & changes.keys())
+        if settled and found.phase not in (DRAFT, SUBMISSION):
+            raise Conflict(f"{', '.join(settled)} cannot change once review has started.", code="settled_at_review")
+        current = {"tally_rule": found.tally_rule, "tally_options": found.options, "criteria": found.criteria_list,
+                   **{name: getattr(found, name) for name in DATE_FIELDS}}
+        _check_settings({**current, **changes})
+        if not await repo.update_round(found.id, _stored(changes)):
+            raise Conflict("The round was frozen meanwhile.", code="round_frozen")
+        await audit.record(actor.organisation_id, actor.pseudonym, "round.updated", f"round:{found.id}",
+                           {"fields": sorted(changes)})
+
+
+async def add_budget(actor: Actor, round_id: int, spec: BudgetSpec) -> int:
+    async with write_transaction():
+        found = await _locked_round(actor, round_id)
+        if found.phase not in (DRAFT, SUBMISSION):
+            raise Conflict(f"Budgets can be added only in the draft or submission phase, not {found.phase!r}.",
+                           code="round_frozen" if domain.is_frozen(found.phase) else "wrong_phase")
+        _check_budgets([*(b.spec() for b in await repo.list_budgets(found.id)), spec])
+        budget_id = await repo.insert_budget(found.id, spec)
+        await audit.record(actor.organisation_id, actor.pseudonym, "round.budget_added", f"budget:{budget_id}",
+                           {"round": found.id, "amount": spec.amount, "kind": spec.kind})
+    return budget_id
+
+
+async def update_budget(actor: Actor, round_id: int, budget_id: int, spec: BudgetSpec) -> None:
+    async with write_transaction():
+        found = await _locked_round(actor, round_id)
+        budgets = await repo.list_budgets(found.id)
+        if budget_id not in {b.id for b in budgets}:
+            raise NotFound("No such budget in this round.")
+        _refuse_if_frozen(found, "budgets")
+        _check_budgets([spec if b.id == budget_id else b.spec() for b in budgets])
+        if not await repo.update_budget(found.id, budget_id, spec):
+            raise Conflict("The round was frozen meanwhile.", code="round_frozen")
+        await audit.record(actor.organisation_id, actor.pseudonym, "round.budget_updated", f"budget:{budget_id}",
+                           {"round": found.id, "amount": spec.amount, "ballot_format": spec.ballot_format})
+
+
+async def move_phase(actor: Actor, round_id: int, target: str) -> str:
+    """A guarded phase transition with its side effects, recorded in the audit log.
+
+    submission -> review puts every submitted proposal in review; review -> voting freezes the round.
+    """
+    async with write_transaction():
+        found = await _locked_round(actor, round_id)
+        try:
+            domain.move(found.phase, target)
+        except domain.IllegalTransition as error:
+            raise Conflict(str(error), code="illegal_phase_transition") from error
+        if (found.phase, target) in domain.DONE_BY_RESULTS:
+            raise Conflict(f"{found.phase} -> {target} happens when you {domain.DONE_BY_RESULTS[found.phase, target]}"
+                           " (results), not by a plain phase change.", code="done_by_results")
+        details: dict[str, Any] = {"from": found.phase, "to": target}
+        if target == SUBMISSION and not await repo.list_budgets(found.id):
+            raise Conflict("Add at least one budget before opening submissions.", code="no_budgets")
+        if not await repo.change_phase(found.id, found.phase, target):
+            raise Conflict("The round changed phase meanwhile.", code="phase_changed")
+        if target == REVIEW:
+            details["in_review"] = await proposals_repo.set_status_many(found.id, SUBMITTED, IN_REVIEW)
+        await audit.record(actor.organisation_id, actor.pseudonym, "round.phase_changed", f"round:{found.id}",
+                           details)
+        if target == VOTING:
+            await _freeze(actor, found)
+    return target
+
+
+async def _freeze(actor: Actor, found: RoundRow) -> str:
+    """Put eligible proposals on the ballot, commit the census counts, store and log the config hash."""
+    projects = await proposals_repo.put_eligible_on_ballot(found.id)
+    budgets = [
+        FrozenBudget(b.id, b.name, b.kind, b.district, b.amount, b.ballot_format, b.min_projects, b.max_projects,
+                     b.min_spend_percent,
+                     [FrozenProject(p.proposal_id, p.title, p.cost) for p in projects if p.budget_id == b.id])
+        for b in await repo.list_budgets(found.id)
+    ]
+    problems = domain.ballot_problems(budgets)
+    if problems:
+        raise Conflict(" ".join(problems), code="ballot_not_votable", extra={"problems": problems})
+    counts = await voting_repo.eligible_counts(found.organisation_id)
+    config = domain.frozen_config(
+        round_id=found.id, organisation_id=found.organisation_id, title=found.title, currency=found.currency,
+        rule=found.tally_rule, options=found.options, budgets=budgets, counts=counts,
+    )
+    digest = domain.config_hash(config)
+    for budget in config["budgets"]:
+        await repo.set_eligible_count(budget["id"], budget["eligible_count"])
+    if not await repo.store_frozen_config(found.id, canonical_json(config), digest):
+        raise Conflict("The round is already frozen.", code="round_frozen")
+    await audit.record(actor.organisation_id, actor.pseudonym, "round.frozen", f"round:{found.id}", {
+        "hash": digest, "projects": [p.proposal_id for p in projects],
+        "eligible_counts": {str(b["id"]): b["eligible_count"] for b in config["budgets"]},
+    })
+    return digest
+
+
+async def round_view(organisation_id: int, round_id: int, *, include_draft: bool) -> RoundView:
+    found = await repo.get_round(organisation_id, round_id)
+    if found is None or (found.phase == DRAFT and not include_draft):
+        raise NotFound("No such round in this organisation.")
+    config = await repo.frozen_config(found.id) if found.frozen_config_hash else None
+    ballot = {b["id"]: b["projects"] for b in config["budgets"]} if config else None
+    return RoundView(found, await repo.list_budgets(found.id), ballot)
+
+
+async def list_rounds(organisation_id: int, *, include_drafts: bool) -> list[RoundRow]:
+    return await repo.list_rounds(organisation_id, include_drafts)
+
+
+async def frozen_config(organisation_id: int, round_id: int) -> dict[str, Any]:
+    found = await repo.get_round(organisation_id, round_id)
+    if found is None or found.phase == DRAFT:
+        raise NotFound("No such round in this organisation.")
+    config = await repo.frozen_config(found.id)
+    if config is None:
+        raise NotFound("This round is not frozen yet: the configuration is fixed when voting opens.")
+    return config
