@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Awaitable, Callable
+
 import httpx
 
 CENSUS_CSV = "identifier,district\nN-1,north\nN-2,north\nN-3,north\nS-1,south\nS-2,south\n"
@@ -41,8 +43,11 @@ async def cast(client: httpx.AsyncClient, world: dict, headers: dict[str, str], 
     return await client.post(ballots_url(world, budget_key), json={"projects": projects}, headers=headers)
 
 
-async def round_in_voting_with_voters(client: httpx.AsyncClient, slug: str = "city") -> dict:
+async def round_in_voting_with_voters(client: httpx.AsyncClient, slug: str = "city", *,
+                                      before_voting: Callable[[dict], Awaitable[None]] | None = None) -> dict:
     """``round_in_voting`` with the census (CENSUS_CSV) imported before voting opened and four bound voters.
+
+    ``before_voting(world)`` runs after the census import, just before voting opens.
 
     Adds to the world: "voters": [headers] (north, north, south, north; the first three are the
     world's citizens), "voter_districts": ["north", "north", "south", "north"].
@@ -52,6 +57,8 @@ async def round_in_voting_with_voters(client: httpx.AsyncClient, slug: str = "ci
 
     async def census(world: dict) -> None:
         await import_census(client, world["org_id"], world["official"])
+        if before_voting is not None:
+            await before_voting(world)
 
     world = await round_in_voting(client, slug, before_voting=census)
     _, fourth = await member_with_roles(client, world["org_id"], world["official"])

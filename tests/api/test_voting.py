@@ -1,0 +1,206 @@
+"""Casting over HTTP: one ballot per person and budget (even under concurrency), receipts, every refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from pb.core.canonical import sha256_hex
+from tests.helpers import create_organisation, member_with_roles
+from tests.steps_rounds import advance, round_in_review
+from tests.steps_voting import (
+    ballots_url, bind, cast, import_census, round_in_voting_with_voters, round_url,
+)
+
+pytestmark = [pytest.mark.anyio, pytest.mark.db]
+
+
+async def _rows(round_id: int) -> tuple[int, int]:
+    from pb.voting.tables import Ballot, Participation
+
+    return (await Participation.count().where(Participation.round == round_id),
+            await Ballot.count().where(Ballot.round == round_id))
+
+
+async def test_cast_returns_a_receipt_that_is_the_hash_of_the_content(client):
+    world = await round_in_voting_with_voters(client)
+    p1, p2, _ = world["proposals"]["north"]
+    response = await cast(client, world, world["voters"][0], "north", [p2, p1])
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["receipt"] == sha256_hex(body["content"]) and body["status"] == "received"
+    content = json.loads(body["content"])
+    assert content["projects"] == sorted([p1, p2])
+    assert content["budget_id"] == world["budgets"]["north"] and content["round_id"] == world["round_id"]
+    assert content["config_hash"] == world["frozen_config_hash"]
+    assert len(content["nonce"]) == 32
+    assert await _rows(world["round_id"]) == (1, 1)
+
+
+async def test_identical_ballots_get_distinct_receipts(client):
+    world = await round_in_voting_with_voters(client)
+    p6 = world["proposals"]["citywide"][0]
+    receipts = {(await cast(client, world, voter, "citywide", [p6])).json()["receipt"] for voter in world["voters"]}
+    assert len(receipts) == 4
+
+
+async def test_receipt_lookup_says_received_during_voting_and_shows_content_after_close(client):
+    world = await round_in_voting_with_voters(client)
+    p4 = world["proposals"]["south"][0]
+    receipt = (await cast(client, world, world["voters"][2], "south", [p4])).json()["receipt"]
+    during = await client.get(round_url(world, f"/receipts/{receipt}"))  # public: no token
+    assert during.status_code == 200
+    assert during.json() == {"receipt": receipt, "status": "received", "budget_id": None, "content": None}
+    assert (await client.get(round_url(world, "/receipts/" + "0" * 64))).status_code == 404
+    await advance(client, world["org_id"], world["round_id"], world["official"], "closed")
+    after = (await client.get(round_url(world, f"/receipts/{receipt}"))).json()
+    assert after["budget_id"] == world["budgets"]["south"] and after["content"]["projects"] == [p4]
+
+
+async def test_second_ballot_in_the_same_budget_is_409(client):
+    world = await round_in_voting_with_voters(client)
+    p1, p2, _ = world["proposals"]["north"]
+    assert (await cast(client, world, world["voters"][0], "north", [p1])).status_code == 201
+    again = await cast(client, world, world["voters"][0], "north", [p2])
+    assert again.status_code == 409 and again.json()["code"] == "already_voted"
+    assert (await cast(client, world, world["voters"][0], "citywide", [world["proposals"]["citywide"][0]])).status_code == 201
+    assert await _rows(world["round_id"]) == (2, 2)
+
+
+async def test_fifty_concurrent_casts_by_one_voter_store_exactly_one_ballot(client):
+    """E1: the unique (round, budget, nullifier) index admits one ballot however requests interleave."""
+    world = await round_in_voting_with_voters(client)
+    p1 = world["proposals"]["north"][0]
+    responses = await asyncio.gather(*(cast(client, world, world["voters"][0], "north", [p1]) for _ in range(50)))
+    codes = sorted(response.status_code for response in responses)
+    assert codes == [201] + [409] * 49, codes
+    assert all(r.json()["code"] == "already_voted" for r in responses if r.status_code == 409)
+    assert await _rows(world["round_id"]) == (1, 1)
+
+
+async def test_participation_and_ballot_are_written_together(client, monkeypatch):
+    """E2: a failure after the participation insert leaves neither row (one transaction)."""
+    from pb.voting import repo
+
+    world = await round_in_voting_with_voters(client)
+
+    async def broken_insert(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(repo, "insert_ballot", broken_insert)
+    failed = await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])
+    assert failed.status_code == 500
+    assert await _rows(world["round_id"]) == (0, 0)
+    monkeypatch.undo()
+    assert (await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])).status_code == 201
+
+
+async def test_invalid_ballots_are_422_naming_the_constraint(client):
+    world = await round_in_voting_with_voters(client)
+    p1, p2, p3 = world["proposals"]["north"]
+    p4 = world["proposals"]["south"][0]
+    p6, p7 = world["proposals"]["citywide"]
+    voter = world["voters"][0]
+    cases = [
+        ("north", [p1, p2, p3], "too_many_projects", "2"),
+        ("north", [], "too_few_projects", "1"),
+        ("north", [p1, p1], "duplicate_project", f"'{p1}'"),
+        ("north", [p1, p4], "unknown_project", f"'{p4}'"),
+        ("north", [world["ineligible"][0]], "unknown_project", f"'{world['ineligible'][0]}'"),
+        ("citywide", [p6, p7], "over_budget", "150000"),
+    ]
+    for key, projects, code, words in cases:
+        response = await cast(client, world, voter, key, projects)
+        assert response.status_code == 422, (code, response.text)
+        assert response.json()["code"] == code and words in response.json()["detail"], response.json()
+    assert await _rows(world["round_id"]) == (0, 0)
+
+
+async def test_knapsack_minimum_spend_is_enforced(client):
+    async def require_half(world: dict) -> None:
+        budget = {"name": "City-wide", "kind": "citywide", "amount": 150_000, "ballot_format": "knapsack",
+                  "min_spend_percent": 50}
+        response = await client.patch(round_url(world, f"/budgets/{world['budgets']['citywide']}"), json=budget,
+                                      headers=world["official"])
+        assert response.status_code == 200, response.text
+
+    world = await round_in_voting_with_voters(client, before_voting=require_half)
+    p6, p7 = world["proposals"]["citywide"]
+    response = await cast(client, world, world["voters"][0], "citywide", [p7])
+    assert response.status_code == 422
+    assert response.json()["code"] == "below_minimum_spend" and "75000" in response.json()["detail"]
+    assert response.json()["detail"].startswith("Invalid ballot: ")
+    assert (await cast(client, world, world["voters"][0], "citywide", [p6])).status_code == 201
+
+
+async def test_voting_in_another_districts_budget_is_403(client):
+    world = await round_in_voting_with_voters(client)
+    response = await cast(client, world, world["voters"][0], "south", [world["proposals"]["south"][0]])
+    assert response.status_code == 403 and response.json()["code"] == "not_eligible_for_budget"
+
+
+async def test_member_without_census_binding_is_403(client):
+    world = await round_in_voting_with_voters(client)
+    _, stranger = await member_with_roles(client, world["org_id"], world["official"])
+    response = await cast(client, world, stranger, "citywide", [world["proposals"]["citywide"][0]])
+    assert response.status_code == 403 and response.json()["code"] == "not_in_census"
+    assert "bind your account" in response.json()["detail"]
+
+
+async def test_casting_outside_the_voting_phase_is_409(client):
+    world = await round_in_review(client)
+    await import_census(client, world["org_id"], world["official"])
+    voter = world["citizens"][0]["headers"]
+    assert (await bind(client, world["org_id"], voter, "N-1")).status_code == 200
+    early = await cast(client, world, voter, "north", [world["proposals"]["north"][0]])
+    assert early.status_code == 409 and early.json()["code"] == "not_voting"
+
+    world = await round_in_voting_with_voters(client, "closed-city")
+    await advance(client, world["org_id"], world["round_id"], world["official"], "closed")
+    late = await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])
+    assert late.status_code == 409 and late.json()["code"] == "not_voting"
+
+
+async def test_unknown_budget_round_or_organisation_is_404(client):
+    world = await round_in_voting_with_voters(client)
+    voter, p1 = world["voters"][0], world["proposals"]["north"][0]
+    base = f"/api/orgs/{world['org_id']}/rounds"
+    assert (await client.post(f"{base}/{world['round_id']}/budgets/9999/ballots", json={"projects": [p1]},
+                              headers=voter)).status_code == 404
+    assert (await client.post(f"{base}/9999/budgets/{world['budgets']['north']}/ballots", json={"projects": [p1]},
+                              headers=voter)).status_code == 404
+    other, other_official = await create_organisation(client, "elsewhere")
+    _, outsider = await member_with_roles(client, other, other_official)
+    response = await client.post(ballots_url(world, "north").replace(f"/orgs/{world['org_id']}/", f"/orgs/{other}/"),
+                                 json={"projects": [p1]}, headers=outsider)
+    assert response.status_code == 404
+
+
+async def test_extra_fields_are_refused(client):
+    world = await round_in_voting_with_voters(client)
+    response = await client.post(ballots_url(world, "north"), headers=world["voters"][0],
+                                 json={"projects": [world["proposals"]["north"][0]], "user_id": 1})
+    assert response.status_code == 400
+
+
+async def test_my_budgets_lists_district_and_citywide_with_voted_flags(client):
+    world = await round_in_voting_with_voters(client)
+    voter = world["voters"][0]
+    assert (await cast(client, world, voter, "north", [world["proposals"]["north"][0]])).status_code == 201
+    response = await client.get(round_url(world, "/my-budgets"), headers=voter)
+    assert response.status_code == 200
+    assert {(b["budget_id"], b["voted"]) for b in response.json()} == {
+        (world["budgets"]["north"], True), (world["budgets"]["citywide"], False)}
+
+
+async def test_ballots_are_unlinkable_from_voters(client):
+    """G3: the ballot table has no user key and no timestamp; participation holds only a nullifier."""
+    from pb.voting.tables import Ballot, Participation
+
+    assert {c._meta.name for c in Ballot._meta.columns} == {"receipt", "round", "budget", "content"}
+    world = await round_in_voting_with_voters(client)
+    await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])
+    row = (await Participation.select().where(Participation.round == world["round_id"]))[0]
+    assert len(row["nullifier"]) == 64 and row["channel"] == "online"
