@@ -42,6 +42,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+if str(REPO / "bench") not in sys.path:
+    sys.path.insert(0, str(REPO / "bench"))
+
+from bench_common import run_forked  # noqa: E402
 from pb.tally.pabulib import load  # noqa: E402
 
 DEFAULT_SHARED = REPO.parent / "shared" / "pabulib"
@@ -152,37 +156,8 @@ def welfare(winners, profile, costs: dict, satisfaction: str):
 # ---------------------------------------------------------------- one file
 
 
-def _child(name, instance, profile, approval, conn) -> None:
-    try:
-        started = time.perf_counter()
-        outcome = pabutools_call(name, instance, profile, approval)
-        conn.send(("ok", sorted(p.name for p in outcome), time.perf_counter() - started))
-    except BaseException as error:  # report anything, the parent decides
-        conn.send(("error", f"{type(error).__name__}: {error}", 0.0))
-    finally:
-        conn.close()
-
-
-def run_pabutools_with_timeout(name, instance, profile, approval, timeout: float):
-    """(status, winners or message, seconds) with the call in a forked child."""
-    ctx = multiprocessing.get_context("fork")
-    parent_conn, child_conn = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(name, instance, profile, approval, child_conn))
-    started = time.perf_counter()
-    process.start()
-    child_conn.close()
-    try:
-        if parent_conn.poll(timeout):
-            try:
-                return parent_conn.recv()
-            except EOFError:
-                return ("error", f"child died (exit code {process.exitcode})", time.perf_counter() - started)
-        return ("timeout", f"> {timeout:g} s", time.perf_counter() - started)
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
-        parent_conn.close()
+def _pabutools_winners(name, instance, profile, approval) -> list[str]:
+    return sorted(p.name for p in pabutools_call(name, instance, profile, approval))
 
 
 def applicable(case: RuleCase, kind: str) -> bool:
@@ -235,7 +210,9 @@ def check_file(path: str, rules: list[str], timeout: float, slow_timeout: float 
         record["ours_s"] = round(time.perf_counter() - t0, 4)
         ours_set = sorted(ours.winners)
         limit = slow_timeout if (case.slow and slow_timeout is not None) else timeout
-        status, value, seconds = run_pabutools_with_timeout(case.name, p_instance, p_profile, p_approval, limit)
+        status, value, seconds = run_forked(
+            _pabutools_winners, (case.name, p_instance, p_profile, p_approval), limit
+        )
         record["pabutools_s"] = round(seconds, 4)
         if status != "ok":
             record.update(status=status, detail=value, ours=ours_set)
