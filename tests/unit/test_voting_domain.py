@@ -1,0 +1,142 @@
+"""Pure voting rules: census CSV parsing, nullifiers, ballot validation against an oracle, receipts."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pb.tally import BallotError
+from pb.voting import domain
+
+KEY = b"k" * 32
+identifiers = st.text(alphabet="ABCDEFGHJK0123456789-", min_size=1, max_size=12)
+districts = st.sampled_from(["north", "south", "east", "Old Town"])
+
+
+def _csv(rows: list[tuple[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["identifier", "district"])
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+@given(st.lists(st.tuples(identifiers, districts), max_size=40))
+def test_every_valid_row_is_kept_once_and_duplicates_are_counted(rows):
+    """Invariant: entries + in-file duplicates == rows, and entries are distinct by normalised identifier."""
+    parsed = domain.parse_census_csv(_csv(rows))
+    assert parsed.rejected == []
+    assert len(parsed.entries) + parsed.duplicates_in_file == len(rows)
+    keys = [domain.normalise_identifier(e.identifier) for e in parsed.entries]
+    assert len(set(keys)) == len(keys) == len({domain.normalise_identifier(i) for i, _ in rows})
+    assert [e.line for e in parsed.entries] == sorted(e.line for e in parsed.entries)
+
+
+@given(st.lists(st.tuples(identifiers, districts), min_size=1, max_size=20), st.data())
+def test_a_broken_row_is_reported_with_its_line(rows, data):
+    """Invariant: the rejected line number is the physical line of the broken row (header is line 1)."""
+    broken = data.draw(st.integers(0, len(rows) - 1))
+    lines = ["identifier,district"] + [f"{i},{d}" for i, d in rows]
+    lines[broken + 1] = "only-one-field"
+    parsed = domain.parse_census_csv("\n".join(lines).encode())
+    assert [r.line for r in parsed.rejected] == [broken + 2]
+
+
+def test_identifier_hmac_normalises_and_is_scoped_by_organisation():
+    assert domain.identifier_hmac(KEY, 1, "ab 12") == domain.identifier_hmac(KEY, 1, "AB12")
+    assert domain.identifier_hmac(KEY, 1, "AB12") != domain.identifier_hmac(KEY, 2, "AB12")
+    assert domain.identifier_hmac(KEY, 1, "AB12") != domain.identifier_hmac(b"x" * 32, 1, "AB12")
+    assert "AB12" not in domain.identifier_hmac(KEY, 1, "AB12")
+
+
+@given(st.integers(1, 10**6), st.integers(1, 10**6), st.integers(1, 10**6))
+def test_nullifier_is_stable_per_round_and_entry(round_id, entry, other):
+    """Invariant: same (round, entry) -> same nullifier; another round or entry -> another one."""
+    assert domain.nullifier(KEY, round_id, entry) == domain.nullifier(KEY, round_id, entry)
+    if other != entry:
+        assert domain.nullifier(KEY, round_id, entry) != domain.nullifier(KEY, round_id, other)
+    if other != round_id:
+        assert domain.nullifier(KEY, round_id, entry) != domain.nullifier(KEY, other, entry)
+
+
+@st.composite
+def budgets(draw):
+    costs = draw(st.lists(st.integers(1, 100), min_size=1, max_size=6))
+    amount = draw(st.integers(1, 300))
+    ballot_format = draw(st.sampled_from(domain.BALLOT_FORMATS))
+    budget = {"id": 1, "name": "b", "kind": "district", "district": "north", "amount": amount,
+              "ballot_format": ballot_format, "min_projects": None, "max_projects": None, "min_spend_percent": None,
+              "projects": [{"proposal_id": 10 + n, "title": f"p{n}", "cost": c} for n, c in enumerate(costs)]}
+    if ballot_format == domain.APPROVAL:
+        budget["min_projects"] = draw(st.none() | st.integers(0, 3))
+        budget["max_projects"] = draw(st.none() | st.integers(1, 4))
+    else:
+        budget["min_spend_percent"] = draw(st.none() | st.integers(1, 100))
+    return budget
+
+
+def _oracle(budget: dict, chosen: list[int]) -> bool:
+    """The ballot rules written out naively, to check the engine-backed validation against."""
+    costs = {p["proposal_id"]: p["cost"] for p in budget["projects"]}
+    if len(set(chosen)) != len(chosen) or any(pid not in costs for pid in chosen):
+        return False
+    minimum = 1 if budget["min_projects"] is None else budget["min_projects"]
+    if len(chosen) < minimum or (budget["max_projects"] is not None and len(chosen) > budget["max_projects"]):
+        return False
+    total = sum(costs[pid] for pid in chosen)
+    if budget["ballot_format"] == domain.KNAPSACK:
+        if total > budget["amount"]:
+            return False
+        if budget["min_spend_percent"] and total * 100 < budget["amount"] * budget["min_spend_percent"]:
+            return False
+    return True
+
+
+@settings(max_examples=150)
+@given(budgets(), st.lists(st.integers(8, 17), max_size=6))
+def test_ballot_validation_matches_the_rules_and_names_a_known_constraint(budget, chosen):
+    """Invariant: a ballot is accepted exactly when it keeps every frozen rule; a refusal names one."""
+    try:
+        domain.check_ballot(budget, chosen)
+        accepted = True
+    except BallotError as error:
+        accepted = False
+        assert error.constraint in {"too_many_projects", "too_few_projects", "over_budget", "below_minimum_spend",
+                                    "unknown_project", "duplicate_project"}
+    assert accepted == _oracle(budget, chosen)
+
+
+def test_citywide_budgets_are_open_to_every_district():
+    assert domain.may_vote_in({"kind": "citywide", "district": None}, "north")
+    assert domain.may_vote_in({"kind": "district", "district": "north"}, "north")
+    assert not domain.may_vote_in({"kind": "district", "district": "south"}, "north")
+
+
+def test_unknown_ballot_format_is_refused():
+    with pytest.raises(BallotError) as error:
+        domain.ballot_limits({"ballot_format": "ranking", "amount": 1})
+    assert error.value.constraint == "unknown_kind"
+
+
+@given(st.lists(st.integers(1, 50), max_size=5), st.integers(1, 99), st.integers(1, 99))
+def test_receipt_is_the_hash_of_the_canonical_content_and_nonces_differ(projects, round_id, budget_id):
+    """Invariant: receipt == SHA-256(canonical content); identical choices still get distinct receipts."""
+    first = domain.ballot_content(round_id, budget_id, projects, "c" * 64)
+    second = domain.ballot_content(round_id, budget_id, list(reversed(projects)), "c" * 64)
+    encoded = domain.encode_content(first)
+    assert domain.receipt_of(encoded) == hashlib.sha256(encoded.encode()).hexdigest()
+    assert first["projects"] == second["projects"] == sorted(projects)
+    assert first["nonce"] != second["nonce"]
+    assert domain.receipt_of(encoded) != domain.receipt_of(domain.encode_content(second))
+    assert json.loads(encoded) == first
+
+
+def test_minimum_spend_rounds_up():
+    assert domain.minimum_spend(150_000, 50) == 75_000
+    assert domain.minimum_spend(101, 50) == 51
