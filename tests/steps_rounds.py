@@ -109,41 +109,48 @@ async def audit_actions(client: httpx.AsyncClient, org_id: int, official: Header
     return [event["action"] for event in response.json()]
 
 
-async def round_in_review(client: httpx.AsyncClient, slug: str = "city") -> dict:
-    """An organisation with an official, a reviewer and three citizens; a round with budgets north,
-    south and city-wide whose proposals (see PROPOSALS, plus one more in north) are submitted and
-    now in review.
+async def round_in_submission(client: httpx.AsyncClient, slug: str = "city", *, citizens: int = 3) -> dict:
+    """An organisation with an official, a reviewer and ``citizens`` citizens, and a round (budgets
+    north, south, city-wide; criteria CRITERIA) that takes submissions.
 
     Returns {"org_id", "round_id", "official", "official_id", "reviewer", "reviewer_id",
-    "citizens": [{"id", "headers"}], "budgets": {key: id}, "proposals": {key: [ids]},
-    "extra_proposal": id (north, 20 000, in review), "requested": {proposal id: amount}}.
+    "citizens": [{"id", "headers"}], "budgets": {"north"|"south"|"citywide": id}}.
     """
     org_id, official = await create_organisation(client, slug)
     me = await client.get("/api/me", headers=official)
     created = await create_round(client, org_id, official)
-    round_id, budgets = created["round_id"], created["budgets"]
     reviewer_id, reviewer = await member_with_roles(client, org_id, official, "reviewer")
-    citizens = []
-    for _ in range(3):
+    people = []
+    for _ in range(citizens):
         user_id, headers = await member_with_roles(client, org_id, official)
-        citizens.append({"id": user_id, "headers": headers})
-    await advance(client, org_id, round_id, official, "submission")
+        people.append({"id": user_id, "headers": headers})
+    await advance(client, org_id, created["round_id"], official, "submission")
+    return {"org_id": org_id, "round_id": created["round_id"], "official": official, "official_id": me.json()["id"],
+            "reviewer": reviewer, "reviewer_id": reviewer_id, "citizens": people, "budgets": created["budgets"]}
+
+
+async def round_in_review(client: httpx.AsyncClient, slug: str = "city") -> dict:
+    """``round_in_submission`` carried on: the PROPOSALS (authors take turns) plus one more in north
+    (20 000) are submitted, then review opens (all of them are in review).
+
+    Returns that world plus "proposals": {budget key: [ids in PROPOSALS order]},
+    "extra_proposal": id, "requested": {proposal id: amount}.
+    """
+    world = await round_in_submission(client, slug)
+    org_id, round_id, citizens = world["org_id"], world["round_id"], world["citizens"]
     proposals: dict[str, list[int]] = {key: [] for key in BUDGET_KEYS}
     requested: dict[int, int] = {}
     for index, (key, amount, _) in enumerate([*PROPOSALS, ("north", 20_000, None)]):
         author = citizens[index % len(citizens)]["headers"]
-        proposal_id = await create_proposal(client, org_id, round_id, author, budgets[key], amount,
+        proposal_id = await create_proposal(client, org_id, round_id, author, world["budgets"][key], amount,
                                             title=f"Project {index + 1} in {key}")
         response = await submit(client, org_id, proposal_id, author)
         assert response.status_code == 200, response.text
         requested[proposal_id] = amount
         if index < len(PROPOSALS):
             proposals[key].append(proposal_id)
-    extra = max(requested)
-    await advance(client, org_id, round_id, official, "review")
-    return {"org_id": org_id, "round_id": round_id, "official": official, "official_id": me.json()["id"],
-            "reviewer": reviewer, "reviewer_id": reviewer_id, "citizens": citizens, "budgets": budgets,
-            "proposals": proposals, "extra_proposal": extra, "requested": requested}
+    await advance(client, org_id, round_id, world["official"], "review")
+    return {**world, "proposals": proposals, "extra_proposal": max(requested), "requested": requested}
 
 
 async def round_in_voting(client: httpx.AsyncClient, slug: str = "city", *,

@@ -1,0 +1,136 @@
+"""The round phase machine and the pure round rules (budgets, tally choice, dates, frozen config)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pb.rounds import domain
+from pb.rounds.domain import (
+    BEFORE_VOTING, CANCELLED, COMPLETED, DRAFT, PHASES, TRANSITIONS, BudgetSpec, FrozenBudget, FrozenProject,
+)
+from pb.tally import RULES
+
+ORDER = {phase: index for index, phase in enumerate(PHASES)}
+
+
+def run(targets: list[str], start: str = DRAFT) -> list[str]:
+    """Apply each requested move when the machine allows it; return the phases visited."""
+    phase, visited = start, [start]
+    for target in targets:
+        try:
+            phase = domain.move(phase, target)
+        except domain.IllegalTransition:
+            continue
+        visited.append(phase)
+    return visited
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(PHASES + ("nonsense",)), max_size=40))
+def test_no_sequence_of_phase_moves_reaches_a_forbidden_state(targets):
+    """Invariant: every step is an edge of the table; phases only go forward; cancelling happens only
+    before voting; once frozen a round never thaws; completed and cancelled are final."""
+    visited = run(targets)
+    for before, after in zip(visited, visited[1:]):
+        assert after in TRANSITIONS[before]
+        if after == CANCELLED:
+            assert before in BEFORE_VOTING
+        else:
+            assert ORDER[after] == ORDER[before] + 1
+        assert not (domain.is_frozen(before) and not domain.is_frozen(after))
+        assert before not in (COMPLETED, CANCELLED)
+
+
+@given(st.sampled_from(PHASES), st.sampled_from(PHASES))
+def test_an_illegal_move_raises_and_names_both_phases(current, target):
+    if target in TRANSITIONS[current]:
+        assert domain.move(current, target) == target
+    else:
+        with pytest.raises(domain.IllegalTransition) as error:
+            domain.move(current, target)
+        assert repr(current) in str(error.value) and repr(target) in str(error.value)
+
+
+def test_the_happy_path_visits_every_phase_but_cancelled_in_order():
+    assert run(list(PHASES)) == [p for p in PHASES if p != CANCELLED]
+
+
+def test_cancelled_is_reachable_from_each_phase_before_voting_only():
+    assert {p for p in PHASES if domain.can_move(p, CANCELLED)} == set(BEFORE_VOTING)
+
+
+def test_budget_rules_name_each_problem():
+    assert domain.budget_problems(BudgetSpec("N", "district", "north", 1000)) == []
+    assert domain.budget_problems(BudgetSpec("N", "district", None, 1000)) == ["A district budget needs a district code."]
+    assert domain.budget_problems(BudgetSpec("C", "citywide", "north", 1000)) == ["A city-wide budget has no district."]
+    assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "approval", 3, 2)) == [
+        "min_projects cannot exceed max_projects."]
+    assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "approval", min_spend_percent=5)) == [
+        "min_spend_percent applies to knapsack ballots only."]
+    assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "knapsack", max_projects=2)) == [
+        "min_projects and max_projects apply to approval ballots only."]
+    assert domain.budget_problems(BudgetSpec("N", "district", "n", 0)) == [
+        "The budget amount must be positive (minor units)."]
+
+
+def test_one_budget_per_district_and_one_citywide():
+    specs = [BudgetSpec("A", "district", "north", 1), BudgetSpec("B", "district", "north", 1),
+             BudgetSpec("C", "citywide", None, 1), BudgetSpec("D", "citywide", None, 1)]
+    problems = domain.budget_set_problems(specs)
+    assert problems == ["One budget per district; repeated: north.", "A round has at most one city-wide budget."]
+    assert domain.budget_set_problems(specs[::2]) == []
+
+
+def test_every_rule_of_the_tally_engine_is_accepted_and_unknown_ones_are_named():
+    for rule in RULES:
+        assert domain.tally_problems(rule, {}, RULES) == []
+    assert "Unknown tally rule 'borda'" in domain.tally_problems("borda", {}, RULES)[0]
+    assert "has no option 'colour'" in domain.tally_problems("greedy", {"colour": "red"}, RULES)[0]
+    assert "must be among" in domain.tally_problems("mes", {"completion": "magic"}, RULES)[0]
+    assert domain.tally_problems("mes", {"completion": "add1", "tie_break": ["min_cost", "lexico"]}, RULES) == []
+
+
+def test_dates_must_run_in_order():
+    t0 = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    assert domain.date_problems(t0, t0 + timedelta(days=1), None, t0 + timedelta(days=9)) == []
+    assert domain.date_problems(t0, None, t0 - timedelta(days=1), None) == [
+        "submission_start must not be after voting_start."]
+
+
+def _budgets(rng: random.Random) -> list[FrozenBudget]:
+    return [
+        FrozenBudget(7, "North", "district", "north", 1000, "approval", 1, 2, None,
+                     [FrozenProject(3, "a", 100), FrozenProject(1, "b", 200)]),
+        FrozenBudget(2, "City", "citywide", None, 5000, "knapsack", None, None, 10,
+                     [FrozenProject(9, "c", 900), FrozenProject(4, "d", 300)]),
+    ][:: rng.choice([1, -1])]
+
+
+@given(st.randoms(use_true_random=False))
+def test_frozen_config_and_its_hash_do_not_depend_on_input_order(rng):
+    """Invariant: anyone recomputing the frozen config from the same facts gets the same hash."""
+    budgets = _budgets(rng)
+    shuffled = [FrozenBudget(**{**{f: getattr(b, f) for f in b.__slots__},
+                                "projects": rng.sample(b.projects, len(b.projects))}) for b in budgets]
+    counts = {"north": 4, "south": 6}
+    make = lambda bs: domain.frozen_config(round_id=1, organisation_id=2, title="R", currency="EUR",  # noqa: E731
+                                           rule="greedy", options={}, budgets=bs, counts=counts)
+    config = make(budgets)
+    assert domain.config_hash(config) == domain.config_hash(make(shuffled))
+    assert [b["id"] for b in config["budgets"]] == [2, 7]
+    assert [p["proposal_id"] for p in config["budgets"][1]["projects"]] == [1, 3]
+    assert config["budgets"][0]["eligible_count"] == 10  # city-wide: every district
+    assert config["budgets"][1]["eligible_count"] == 4
+
+
+def test_ballots_that_cannot_be_filled_are_named():
+    budgets = [FrozenBudget(1, "North", "district", "north", 1000, "approval", 2, None, None, [FrozenProject(1, "a", 5)]),
+               FrozenBudget(2, "City", "citywide", None, 1000, "knapsack", None, None, 50, [FrozenProject(2, "b", 400)])]
+    problems = domain.ballot_problems(budgets)
+    assert "at least 2 projects but only 1" in problems[0]
+    assert "spend at least 500" in problems[1]
