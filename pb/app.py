@@ -63,10 +63,12 @@ def _route_handlers() -> list:
     from pb.accounts.api import ROUTES as accounts
     from pb.audit.api import ROUTES as audit
     from pb.proposals.api import ROUTES as proposals
+    from pb.results.api import ROUTES as results
     from pb.rounds.api import ROUTES as rounds
+    from pb.voting.api import ROUTES as voting
     from pb.web.views import ROUTES as web
 
-    return [*accounts, *audit, *proposals, *rounds, *web]
+    return [*accounts, *audit, *proposals, *results, *rounds, *voting, *web]
 
 
 def _declare_bearer_security(handlers: list) -> list:
