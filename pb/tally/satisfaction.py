@@ -15,7 +15,9 @@ ballot kind (the approval projection of ranks and points).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Sequence
 
 from pb.tally.model import Instance, Number, Profile
@@ -27,7 +29,11 @@ SATISFACTIONS = ("cost", "cardinality", "points")
 
 @dataclass(slots=True)
 class Electorate:
-    """Projects (indexed by tie rank) and ballot groups, ready for the rules."""
+    """Projects (indexed by tie rank) and ballot groups, ready for the rules.
+
+    Per-group data (``group_items``, ``supporters``, ``supporter_sat``) is built on
+    first use: greedy needs only the vote counts, which are much cheaper.
+    """
 
     ids: list[str]
     cost: list[Number]
@@ -35,19 +41,58 @@ class Electorate:
     budget: Number
     num_voters: int
     group_count: list[int]
-    group_items: list[tuple[int, ...]]  # listed project indices per group
-    supporters: list[list[int]]  # groups with positive satisfaction, per project
-    supporter_sat: list[list[Number]] | None  # parallel to supporters when sat varies
-    unit_sat: list[Number] | None  # the one satisfaction value per project otherwise
+    unit_sat: list[Number] | None  # the one satisfaction value per project (cost, cardinality)
     total_sat: list[Number]  # sum over voters of sat_i(p)
     satisfaction: str
+    listed: list[tuple[tuple[str, ...], tuple[Number, ...] | None]]  # per group: ids, points
     cache: dict = field(default_factory=dict)  # per-rule tables built on first use
 
-    def sat_of(self, p: int, k: int) -> Number:
-        """Satisfaction of the k-th supporter group of project p (per voter)."""
-        if self.unit_sat is not None:
-            return self.unit_sat[p]
-        return self.supporter_sat[p][k]
+    def _groups(self) -> tuple:
+        built = self.cache.get("groups")
+        if built is None:
+            built = _group_tables(self)
+            self.cache["groups"] = built
+        return built
+
+    @property
+    def group_items(self) -> list[tuple[int, ...]]:
+        """Listed project indices per group."""
+        return self._groups()[0]
+
+    @property
+    def supporters(self) -> list[list[int]]:
+        """Per project: the groups with positive satisfaction (in group order)."""
+        return self._groups()[1]
+
+    @property
+    def supporter_sat(self) -> list[list[Number]] | None:
+        """Per project, parallel to ``supporters``: each group's satisfaction (points only)."""
+        return self._groups()[2]
+
+
+def _group_tables(el: Electorate) -> tuple:
+    index = {pid: i for i, pid in enumerate(el.ids)}
+    m = len(el.ids)
+    supporters: list[list[int]] = [[] for _ in range(m)]
+    use_points = el.unit_sat is None
+    supporter_sat: list[list[Number]] | None = [[] for _ in range(m)] if use_points else None
+    group_items = []
+    for g, (items, points) in enumerate(el.listed):
+        idx = tuple([index[pid] for pid in items])
+        group_items.append(idx)
+        if use_points:
+            for p, value in zip(idx, points):
+                if value > 0:
+                    supporters[p].append(g)
+                    supporter_sat[p].append(value)
+        else:
+            for p in idx:
+                supporters[p].append(g)
+    if not use_points:
+        for p in range(m):
+            if el.unit_sat[p] == 0:
+                supporters[p] = []
+    return group_items, supporters, supporter_sat
 
 
 def listed_items(profile: Profile) -> list[tuple[tuple[str, ...], tuple[Number, ...] | None]]:
@@ -85,47 +130,36 @@ def prepare(
             raise ValueError(f"project keyed {pid!r} has id {project.id!r}")
         if costs[pid] < 0:
             raise ValueError(f"project {pid} has a negative cost")
-    groups = listed_items(profile)
-    vote_count = dict.fromkeys(costs, 0)
-    for (items, _), group in zip(groups, profile.groups):
-        if group.count < 0:
-            raise ValueError("a ballot group has a negative count")
-        for pid in items:
-            if pid not in vote_count:
-                raise ValueError(f"a ballot lists unknown project {pid!r}")
-            vote_count[pid] += group.count
+    listed = listed_items(profile)
+    group_count = [group.count for group in profile.groups]
+    if any(n < 0 for n in group_count):
+        raise ValueError("a ballot group has a negative count")
+    # votes: single voters counted in C (Counter over the chained ids), the rest in a loop
+    tally_ones = Counter(chain.from_iterable(items for (items, _), n in zip(listed, group_count) if n == 1))
+    for (items, _), n in zip(listed, group_count):
+        if n != 1:
+            for pid in items:
+                tally_ones[pid] += n
+    unknown = set(tally_ones) - set(costs)
+    if unknown:
+        raise ValueError(f"a ballot lists unknown project {sorted(unknown)[0]!r}")
+    vote_count = {pid: tally_ones.get(pid, 0) for pid in costs}
     ids = priority_order(costs, vote_count, tie_break, seed)
-    index = {pid: i for i, pid in enumerate(ids)}
     m = len(ids)
     cost = [costs[pid] for pid in ids]
     votes = [vote_count[pid] for pid in ids]
-    supporters: list[list[int]] = [[] for _ in range(m)]
-    use_points = satisfaction == "points"
-    supporter_sat: list[list[Number]] | None = [[] for _ in range(m)] if use_points else None
-    total_sat: list[Number] = [0] * m
-    group_count = [group.count for group in profile.groups]
-    group_items = []
-    for g, (items, points) in enumerate(groups):
-        idx = tuple(index[pid] for pid in items)
-        group_items.append(idx)
-        if use_points:
+    if satisfaction == "points":
+        unit_sat = None
+        index = {pid: i for i, pid in enumerate(ids)}
+        total_sat: list[Number] = [0] * m
+        for (items, points), n in zip(listed, group_count):
             if points is None or len(points) != len(items):
                 raise ValueError("points satisfaction needs a points value for every listed project")
-            for p, value in zip(idx, points):
-                total_sat[p] += group_count[g] * value
-                if value > 0:
-                    supporters[p].append(g)
-                    supporter_sat[p].append(value)
-        else:
-            for p in idx:
-                supporters[p].append(g)
-    unit_sat = None
-    if not use_points:
+            for pid, value in zip(items, points):
+                total_sat[index[pid]] += n * value
+    else:
         unit_sat = list(cost) if satisfaction == "cost" else [1] * m
         total_sat = [unit_sat[p] * votes[p] for p in range(m)]
-        for p in range(m):
-            if unit_sat[p] == 0:
-                supporters[p] = []
     return Electorate(
         ids=ids,
         cost=cost,
@@ -133,10 +167,8 @@ def prepare(
         budget=budget,
         num_voters=sum(group_count),
         group_count=group_count,
-        group_items=group_items,
-        supporters=supporters,
-        supporter_sat=supporter_sat,
         unit_sat=unit_sat,
         total_sat=total_sat,
         satisfaction=satisfaction,
+        listed=listed,
     )

@@ -62,8 +62,9 @@ def cumulative_elections(draw, max_projects: int = 5, max_voters: int = 6):
 
 # --- pabutools as an oracle (tests only) -------------------------------------------------
 
-def to_pabutools(instance: Instance, profile: Profile):
-    """Build pabutools objects from ours (approval / cumulative / ordinal)."""
+def to_pabutools(instance: Instance, profile: Profile, multiprofile: bool = True):
+    """Build pabutools objects from ours (approval / cumulative). pabutools' priceability
+    LP treats a multiprofile ballot as one voter, so pass ``multiprofile=False`` for it."""
     from pabutools.election import (
         ApprovalBallot, ApprovalMultiProfile, ApprovalProfile, CumulativeBallot, CumulativeProfile,
     )
@@ -79,7 +80,7 @@ def to_pabutools(instance: Instance, profile: Profile):
         pprofile = ApprovalProfile([], instance=pinstance)
         for ballot in expand(profile):
             pprofile.append(ApprovalBallot([projects[i] for i in ballot.items]))
-        return pinstance, pprofile.as_multiprofile()
+        return pinstance, (pprofile.as_multiprofile() if multiprofile else pprofile)
     if profile.kind == "cumulative":
         pprofile = CumulativeProfile([], instance=pinstance)
         for ballot in expand(profile):
