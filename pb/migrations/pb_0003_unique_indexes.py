@@ -23,6 +23,8 @@ UNIQUE_INDEXES = [
     "CREATE UNIQUE INDEX census_entry_org_user ON census_entry (organisation_id, \"user\")",
     # ONE BALLOT PER PERSON AND BUDGET: a second participation row for the same nullifier fails
     "CREATE UNIQUE INDEX participation_once ON participation (round, budget, nullifier)",
+    # one stored result per project and budget (a tally cannot write a project twice)
+    "CREATE UNIQUE INDEX project_result_once ON project_result (budget, proposal_id)",
     # a tranche position is used once per grant
     "CREATE UNIQUE INDEX tranche_grant_position ON tranche (\"grant\", position)",
 ]

@@ -54,7 +54,10 @@ async def _compute(config: Mapping[str, Any], round_id: int) -> list[dict[str, A
     def run() -> list[dict[str, Any]]:
         return [domain.tally_budget(config, budget, contents, receipts) for budget, contents, receipts in inputs]
 
-    return await anyio.to_thread.run_sync(run)
+    try:
+        return await anyio.to_thread.run_sync(run)
+    except ValueError as error:  # the engine refuses settings it cannot run (e.g. a lottery without seed)
+        raise Conflict(f"The frozen tally settings cannot be run: {error}.", code="tally_settings_invalid") from error
 
 
 async def tally_round(actor: Actor, round_id: int) -> RoundResults:

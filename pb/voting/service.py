@@ -70,10 +70,15 @@ async def bind_census_entry(actor: Actor, census_key: bytes, identifier: str) ->
         raise Conflict("This census entry is already bound to another account.", code="census_entry_taken")
     if await repo.census_entry_of_user(actor.organisation_id, actor.user_id):
         raise Conflict("Your account is already bound to a census entry.", code="account_already_bound")
-    async with write_transaction():
-        if not await repo.bind_census_entry(entry.id, actor.user_id, utcnow()):
-            raise Conflict("This census entry is already bound to another account.", code="census_entry_taken")
-        await audit.record(actor.organisation_id, actor.pseudonym, "census.bound", f"census_entry:{entry.id}", {})
+    try:
+        async with write_transaction():
+            if not await repo.bind_census_entry(entry.id, actor.user_id, utcnow()):
+                raise Conflict("This census entry is already bound to another account.", code="census_entry_taken")
+            await audit.record(actor.organisation_id, actor.pseudonym, "census.bound", f"census_entry:{entry.id}", {})
+    except Conflict as error:
+        if error.code is None and is_unique_violation(error.__cause__):  # the (organisation, user) index
+            raise Conflict("Your account is already bound to a census entry.", code="account_already_bound") from error
+        raise
     return repo.CensusEntryRow(entry.id, entry.district, actor.user_id)
 
 

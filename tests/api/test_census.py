@@ -147,3 +147,16 @@ async def test_binding_in_another_organisation_is_refused(client):
     _, outsider = await member_with_roles(client, other, other_official)
     assert (await bind(client, org, outsider, "N-1")).status_code == 403
     assert (await bind(client, other, outsider, "N-1")).status_code == 404
+
+
+async def test_one_account_binding_two_entries_at_once_gets_one(client):
+    import asyncio
+
+    org, official = await create_organisation(client, "greedy")
+    await import_census(client, org, official, CENSUS_CSV)
+    _, member = await member_with_roles(client, org, official)
+    responses = await asyncio.gather(*(bind(client, org, member, identifier) for identifier in ("N-1", "N-2", "S-1")))
+    assert sorted(r.status_code for r in responses) == [200, 409, 409]
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"account_already_bound"}
+    summary = (await client.get(f"/api/orgs/{org}/census", headers=official)).json()
+    assert sum(row["bound"] for row in summary) == 1
