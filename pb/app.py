@@ -23,7 +23,7 @@ from pb import db
 from litestar.di import Provide
 
 from pb.accounts.guards import AccessTokenMiddleware, provide_actor
-from pb.accounts.service import AuthConfig
+from pb.accounts.service import AuthConfig, configure_password_hashing
 from pb.core.errors import DomainError
 from pb.core.keyring import load_census_key, load_keyring
 from pb.core.ratelimit import RateLimiter
@@ -62,13 +62,15 @@ def _http_error(request: Request, error: HTTPException) -> Response:
 def _route_handlers() -> list:
     from pb.accounts.api import ROUTES as accounts
     from pb.audit.api import ROUTES as audit
+    from pb.grants.api import ROUTES as grants
+    from pb.payments.api import ROUTES as payments
     from pb.proposals.api import ROUTES as proposals
     from pb.results.api import ROUTES as results
     from pb.rounds.api import ROUTES as rounds
     from pb.voting.api import ROUTES as voting
     from pb.web.views import ROUTES as web
 
-    return [*accounts, *audit, *proposals, *results, *rounds, *voting, *web]
+    return [*accounts, *audit, *grants, *payments, *proposals, *results, *rounds, *voting, *web]
 
 
 def _declare_bearer_security(handlers: list) -> list:
@@ -81,6 +83,7 @@ def _declare_bearer_security(handlers: list) -> list:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    configure_password_hashing(settings.password_time_cost, settings.password_memory_kib)
     engine = db.make_engine(settings.database_url)
     db.bind_engine(engine)
 

@@ -32,6 +32,8 @@ class Settings:
     access_token_minutes: int = 10
     refresh_token_days: int = 14
     rate_limit_per_minute: int = 30
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
     demo_voters: int = 300
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -89,6 +91,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         access_token_minutes=int(values[("security", "access_token_minutes")]),
         refresh_token_days=int(values[("security", "refresh_token_days")]),
         rate_limit_per_minute=int(values[("security", "rate_limit_per_minute")]),
+        password_time_cost=int(values[("security", "password_time_cost")]),
+        password_memory_kib=int(values[("security", "password_memory_kib")]),
         demo_voters=int(values[("demo", "voters")]),
     )
     if settings.access_token_minutes > 10 or settings.access_token_minutes < 1:

@@ -20,8 +20,16 @@ from pb.core.keyring import Keyring
 from pb.core.tokens import AccessClaims, issue_access_token
 from pb.db import write_transaction
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_hasher = PasswordHasher()  # argon2id; cost set from settings by configure_password_hashing
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
+
+
+def configure_password_hashing(time_cost: int, memory_kib: int) -> None:
+    """Set the argon2id cost for new hashes (process-wide; existing hashes keep verifying)."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost) != (time_cost, memory_kib):
+        _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+        _DUMMY_HASH = _hasher.hash("timing-equaliser")
 MIN_PASSWORD_LENGTH = 10
 
 

@@ -152,3 +152,14 @@ async def test_rate_limit_on_login(settings, secrets_dir):
             ]
     assert codes[:3] == [401, 401, 401]
     assert codes[3:] == [429, 429]
+
+
+def test_production_password_cost_is_argon2_default():
+    """Only tests lower the argon2id cost; the shipped configuration keeps the library defaults."""
+    from argon2 import PasswordHasher
+
+    from pb.settings import load_settings
+
+    settings = load_settings({})
+    default = PasswordHasher()
+    assert (settings.password_time_cost, settings.password_memory_kib) == (default.time_cost, default.memory_cost)
