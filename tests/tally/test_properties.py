@@ -154,8 +154,9 @@ def test_mes_outcome_is_priceable_and_ejr_up_to_one(election, satisfaction):
 
     instance, profile = election
     assume(instance.budget > 0)  # the oracle's LP is degenerate on a zero budget
-    # free projects are worthless under cost satisfaction, so MES may leave them unfunded
-    assume(all(p.cost > 0 for p in instance.projects.values()))
+    # free projects are worthless under cost satisfaction, so MES may leave them unfunded;
+    # the oracle's big-M is 10 x budget, so it wrongly rejects projects costing more than that
+    assume(all(0 < p.cost <= 10 * instance.budget for p in instance.projects.values()))
     result = tally(instance, profile, "mes", satisfaction=satisfaction)
     pinstance, pprofile = to_pabutools(instance, profile, multiprofile=False)
     chosen = [p for p in pinstance if p.name in result.winners]

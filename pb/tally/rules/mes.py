@@ -19,7 +19,7 @@ re-evaluated each round (the "lazy ρ" of equalshares.net).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from pb.tally.numbers import Q, to_q
@@ -39,15 +39,15 @@ class MesRun:
 
 
 def _rho(entries, cost):
-    """Smallest ρ with Σ w·min(b, ρ·s) = cost, over (b, s, w) sorted by b/s ascending.
+    """Smallest ρ with Σ w·min(b, ρ·s) = cost, over (b, s, w, class) sorted by b/s ascending.
 
     The poorest supporters pay everything they have; the rest pay ρ·s each.
     """
     remaining = cost
     denom = 0
-    for _, s, w in entries:
+    for _, s, w, _ in entries:
         denom += w * s
-    for b, s, w in entries:
+    for b, s, w, _ in entries:
         r = remaining / denom
         if r * s <= b:
             return r
@@ -61,6 +61,7 @@ class _Tables:
 
     def __init__(self, el: Electorate):
         self.cost = [to_q(c) for c in el.cost]
+        self.cost_f = [float(c) for c in el.cost]
         counts = el.group_count
         if el.unit_sat is not None:
             self.unit = [to_q(u) for u in el.unit_sat]
@@ -89,14 +90,15 @@ def tables(el: Electorate) -> _Tables:
 def mes_run(el: Electorate, per_voter) -> MesRun:
     """Run MES once with the given money per voter (an exact number)."""
     t = tables(el)
-    cost, unit, sats, total = t.cost, t.unit, t.sats, t.total
+    cost, cost_f, unit, sats, total = t.cost, t.cost_f, t.unit, t.sats, t.total
     counts = el.group_count
     supporters = el.supporters
     m = len(el.ids)
     start = to_q(per_voter)
-    class_budget = [start]
-    class_of_value = {start: 0}
-    group_class = dict.fromkeys(range(len(counts)), 0)
+    # exact money per voter of each budget class; class 0 = untouched, class 1 = nothing left
+    class_budget = [start, Q(0)]
+    class_float = [float(start), 0.0]  # the same, rounded: only used to skip exact work safely
+    group_class = [0] * len(counts)
     classes_of = group_class.__getitem__
 
     winners: list[int] = []
@@ -115,20 +117,28 @@ def mes_run(el: Electorate, per_voter) -> MesRun:
     run.candidates = list(active)
 
     def supporter_classes(p):
-        """(budget, sat, voters) per budget class of p's supporters, sorted by budget/sat."""
+        """(budget, sat, voters, class) per budget class of p's supporters."""
         if unit is not None:
             s = unit[p]
-            weights = Counter(map(classes_of, t.expanded[p]))
-            entries = [(class_budget[c], s, w, c) for c, w in weights.items()]
-            entries.sort()
-            return entries
+            return [(class_budget[c], s, w, c) for c, w in Counter(map(classes_of, t.expanded[p])).items()]
         weights: dict = {}
         for g, s in zip(supporters[p], sats[p]):
             key = (group_class[g], s)
             weights[key] = weights.get(key, 0) + counts[g]
-        entries = [(class_budget[c], s, w, c) for (c, s), w in weights.items()]
-        entries.sort(key=lambda e: (e[0] / e[1], e[3], e[1]))
-        return entries
+        return [(class_budget[c], s, w, c) for (c, s), w in weights.items()]
+
+    def can_afford(p, entries):
+        """Exact test "supporters' money >= cost", decided in floats when far from equality.
+
+        The float sum has relative error below (len(entries) + 2) * 2**-52; the margin
+        used is 2**-30, so only near-equality falls through to the exact sum.
+        """
+        approx = sum([e[2] * class_float[e[3]] for e in entries])
+        if approx > cost_f[p] * (1 + MARGIN):
+            return True
+        if approx < cost_f[p] * (1 - MARGIN):
+            return False
+        return _money(entries) >= cost[p]
 
     round_no = 0
     while active:
@@ -143,15 +153,16 @@ def mes_run(el: Electorate, per_voter) -> MesRun:
                 keep.extend(active[pos:])
                 break
             entries = supporter_classes(p)
-            money = Q(0)
-            for b, _, w, _ in entries:
-                money += w * b
-            if money < cost[p]:
-                run.dropped[p] = {"round": round_no, "supporters_money": money, "last_rho": rho[p]}
+            if not can_afford(p, entries):
+                run.dropped[p] = {"round": round_no, "supporters": entries, "last_rho": rho[p]}
                 continue
             keep.append(p)
+            if unit is not None:
+                entries.sort(key=_first)
+            else:
+                entries.sort(key=_ratio)
             evaluated[p] = entries
-            r = _rho([e[:3] for e in entries], cost[p])
+            r = _rho(entries, cost[p])
             rho[p] = r
             if best is None or r < best:
                 best, tied = r, [p]
@@ -166,37 +177,68 @@ def mes_run(el: Electorate, per_voter) -> MesRun:
         run.spent += cost[s]
         run.selected[s] = {"round": round_no, "rho": best,
                            "payments": _pay(s, best, evaluated[s], supporters[s], group_class, class_budget,
-                                            class_of_value, unit, sats)}
+                                            class_float, unit, sats)}
     for p in active:  # left over when the loop ended: unaffordable by construction
         if p not in run.dropped:
             entries = supporter_classes(p)
-            run.dropped[p] = {"round": round_no, "supporters_money": sum(w * b for b, _, w, _ in entries),
-                              "last_rho": rho[p]}
+            run.dropped[p] = {"round": round_no, "supporters": entries, "last_rho": rho[p]}
     return run
 
 
-def _pay(p, rho, entries, groups, group_class, class_budget, class_of_value, unit, sats):
-    """Supporters of p pay min(b, ρ·sat); returns ((payment per voter, voters), ...) by payment."""
+MARGIN = 2.0**-30
+
+
+def _money(entries):
+    """Exact total money of the supporters described by ``entries``."""
+    money = Q(0)
+    for b, _, w, _ in entries:
+        money += w * b
+    return money
+
+
+def _first(entry):
+    return entry[0]
+
+
+def _ratio(entry):
+    return (entry[0] / entry[1], entry[3], entry[1])
+
+
+def _pay(p, rho, entries, groups, group_class, class_budget, class_float, unit, sats):
+    """Supporters of p pay min(b, ρ·sat); returns ((payment per voter, voters), ...) by payment.
+
+    Each paying class moves to a new class (its new budget); voters left with nothing
+    all go to class 1, so exhausted voters never multiply classes.
+    """
     moved: dict = {}
-    paid: dict = {}
+    paid: list = []
     for b, s, w, c in entries:
-        pay = min(b, rho * s)
-        left = b - pay
-        target = class_of_value.get(left)
-        if target is None:
+        cap = rho * s
+        if cap < b:
+            pay, left = cap, b - cap
             target = len(class_budget)
             class_budget.append(left)
-            class_of_value[left] = target
+            class_float.append(float(left))
+        else:
+            pay, target = b, 1
         moved[(c, s)] = target
-        paid[pay] = paid.get(pay, 0) + w
+        paid.append((pay, w))
     if unit is not None:
-        s = unit[p]
         lookup = {c: target for (c, _), target in moved.items()}
-        group_class.update(zip(groups, map(lookup.__getitem__, map(group_class.__getitem__, groups))))
+        # group_class[g] = lookup[group_class[g]] for every supporter, looped in C
+        deque(map(group_class.__setitem__, groups, map(lookup.__getitem__, map(group_class.__getitem__, groups))),
+              maxlen=0)
     else:
         for g, s in zip(groups, sats[p]):
             group_class[g] = moved[(group_class[g], s)]
-    return tuple(sorted(paid.items(), key=lambda item: item[0], reverse=True))
+    paid.sort(key=_first, reverse=True)
+    merged: list = []
+    for pay, w in paid:
+        if merged and merged[-1][0] == pay:
+            merged[-1][1] += w
+        else:
+            merged.append([pay, w])
+    return tuple((pay, w) for pay, w in merged)
 
 
 def mes_outcomes(el: Electorate, run: MesRun) -> dict:
@@ -217,7 +259,7 @@ def mes_outcomes(el: Electorate, run: MesRun) -> dict:
             outcomes[p] = explain.outcome(pid, explain.SELECTED, **figures)
         elif p in run.dropped:
             info = run.dropped[p]
-            figures = dict(base, round=info["round"], supporters_money=info["supporters_money"],
+            figures = dict(base, round=info["round"], supporters_money=_money(info["supporters"]),
                            rho=info["last_rho"])
             if unit is not None:
                 figures["effective_votes"] = el.cost[p] / (info["last_rho"] * unit)
