@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
+from pb.proposals import domain as pd
 from tests.helpers import create_organisation, member_with_roles
 from tests.steps_rounds import (
-    MAX_PROPOSAL_AMOUNT, advance, audit_actions, create_proposal, create_round, proposal_body, review,
+    MAX_PROPOSAL_AMOUNT, advance, audit_actions, create_proposal, create_round, criteria_results, move_phase,
+    proposal_body, review,
     round_in_submission, round_in_voting, submit,
 )
 
@@ -175,3 +178,76 @@ async def test_concurrent_submissions_of_one_proposal_succeed_once(client):
     assert sorted(r.status_code for r in responses) == [200] + [409] * 5
     actions = await audit_actions(client, world["org_id"], world["official"])
     assert actions.count("proposal.submitted") == 1
+
+
+ACTIONS_TO_MODEL = {"submit": "submit", "withdraw": "withdraw", "appeal": "appeal", "review": "decide",
+                    "appeal_decision": "decide_appeal"}
+
+
+def _model(state: pd.ProposalState, phase: str, action: str, decision: str) -> tuple[bool, pd.ProposalState]:
+    """What the pure rules say a request does: (allowed, the state after it)."""
+    if action == "open_review":
+        allowed = phase == "submission"
+        return allowed, pd.ProposalState("in_review") if allowed and state.status == "submitted" else state
+    if action == "edit":
+        return pd.editable_in(state.status, phase), state
+    name = ACTIONS_TO_MODEL[action]
+    source = pd.apply(state, "start_review") if name == "decide" and state.status == "submitted" else state
+    try:
+        after = pd.apply(source, name, decision)
+    except pd.IllegalStatusChange:
+        return False, state
+    allowed = phase in pd.phases_for(name, state.status)
+    return allowed, after if allowed else state
+
+
+async def test_random_proposal_actions_do_exactly_what_the_status_machine_allows(client):
+    """Invariant at the DB: a seeded random walk of citizen and reviewer actions on three proposals (half
+    of them legal, half not) gets 409 exactly where the pure machine and phase rules refuse, and a
+    refusal changes nothing."""
+    world = await round_in_submission(client, citizens=1)
+    org_id, author = world["org_id"], world["citizens"][0]["headers"]
+    north = world["budgets"]["north"]
+    ids = [await create_proposal(client, org_id, world["round_id"], author, north, 12_000) for _ in range(3)]
+    states = {pid: pd.ProposalState("draft") for pid in ids}
+    phase, rng, legal_steps = "submission", random.Random(7), 0
+    actions = ["submit", "edit", "review", "appeal", "appeal_decision", "open_review", "withdraw"]
+    for _ in range(40):
+        choices = [(a, pid, d) for a in actions for pid in ids
+                   for d in (pd.DECISIONS if a == "review" else pd.APPEAL_DECISIONS if a == "appeal_decision"
+                             else (None,))]
+        legal = [c for c in choices if _model(states[c[1]], phase, c[0], c[2])[0] and c[0] != "withdraw"]
+        action, proposal_id, decision = rng.choice(legal if legal and rng.random() < 0.5 else choices)
+        state = states[proposal_id]
+        allowed, expected = _model(state, phase, action, decision)
+        if action == "open_review":
+            response = await move_phase(client, org_id, world["round_id"], world["official"], "review")
+            if allowed:
+                phase = "review"
+                states = {pid: _model(st, "submission", "open_review", None)[1] for pid, st in states.items()}
+        elif action == "edit":
+            response = await client.put(_url(world, proposal_id), json=proposal_body(north, 13_000), headers=author)
+        else:
+            response = await _act(client, world, proposal_id, author, action, decision)
+            states[proposal_id] = expected
+        # staff cannot even see a proposal that was never submitted: 404 rather than 409
+        hidden = action in ("review", "appeal_decision") and state.status == "draft"
+        refusal = 404 if hidden else 409
+        assert response.status_code in ((200, 201) if allowed else (refusal,)), (action, state, phase, response.text)
+        legal_steps += allowed
+        for pid in ids:
+            detail = (await client.get(_url(world, pid), headers=author)).json()
+            assert (detail["status"], detail["appealed"]) == (states[pid].status, states[pid].appealed), action
+    assert legal_steps >= 6 and phase == "review"  # the walk did get somewhere
+
+
+async def _act(client, world, proposal_id, author, action, decision):
+    if action in ("submit", "withdraw"):
+        return await client.post(_url(world, proposal_id, action), headers=author)
+    if action == "appeal":
+        return await client.post(_url(world, proposal_id, "appeal"), json={"reason": "Please"}, headers=author)
+    passed = decision == "eligible"
+    if action == "review":
+        return await review(client, world["org_id"], proposal_id, world["reviewer"], decision)
+    body = {"criteria": criteria_results(passed), "decision": decision, "public_reason": "Final."}
+    return await client.post(_url(world, proposal_id, "appeal/decision"), json=body, headers=world["official"])
