@@ -27,6 +27,8 @@ UNIQUE_INDEXES = [
     "CREATE UNIQUE INDEX project_result_once ON project_result (budget, proposal_id)",
     # a tranche position is used once per grant
     "CREATE UNIQUE INDEX tranche_grant_position ON tranche (\"grant\", position)",
+    # a payment attempt's idempotency key names one tranche attempt only (gateways dedupe on it)
+    "CREATE UNIQUE INDEX tranche_idempotency_key ON tranche (idempotency_key)",
 ]
 
 

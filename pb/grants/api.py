@@ -1,0 +1,67 @@
+"""JSON API for grants: create from a selected proposal, plan and approve tranches, report progress."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from pb.accounts.domain import CITIZEN, OFFICIAL, REVIEWER, Actor
+from pb.accounts.guards import ANY_MEMBER, requires_role
+from pb.grants import service
+from pb.grants.schemas import (
+    CreateGrant, GrantDetailOut, GrantOut, PlanTranche, ReportOut, ReportProgress, TrancheOut,
+)
+
+GRANT = "/api/orgs/{org_id:int}/grants/{grant_id:int}"
+# Members who may write anything at all: auditors read everything and change nothing.
+GRANTEE_ROLES = (CITIZEN, REVIEWER, OFFICIAL)
+
+
+def as_out(row: msgspec.Struct, out_type: type):
+    """A repo row shown through its explicit output Struct (only the listed fields leave)."""
+    return msgspec.convert(row, out_type, from_attributes=True)
+
+
+@post("/api/orgs/{org_id:int}/rounds/{round_id:int}/grants", guards=[requires_role(OFFICIAL)], tags=["grants"],
+      summary="Turn a selected proposal into a grant (amount defaults to its final cost)", status_code=201)
+async def create_grant(actor: NamedDependency[Actor], round_id: FromPath[int], data: JSONBody[CreateGrant]) -> GrantOut:
+    return as_out(await service.create_grant(actor, round_id, data.proposal_id, data.amount), GrantOut)
+
+
+@get("/api/orgs/{org_id:int}/rounds/{round_id:int}/grants", guards=[requires_role(*ANY_MEMBER)], tags=["grants"],
+     summary="The grants of a round (public money: every member may see them)")
+async def list_grants(actor: NamedDependency[Actor], round_id: FromPath[int]) -> list[GrantOut]:
+    return [as_out(row, GrantOut) for row in await service.list_grants(actor, round_id)]
+
+
+@get(GRANT, guards=[requires_role(*ANY_MEMBER)], tags=["grants"],
+     summary="A grant with its tranches and progress reports")
+async def grant_detail(actor: NamedDependency[Actor], grant_id: FromPath[int]) -> GrantDetailOut:
+    detail = await service.grant_detail(actor, grant_id)
+    return GrantDetailOut(
+        as_out(detail.grant, GrantOut), [as_out(t, TrancheOut) for t in detail.tranches],
+        [as_out(r, ReportOut) for r in detail.reports],
+    )
+
+
+@post(GRANT + "/tranches", guards=[requires_role(OFFICIAL)], tags=["grants"],
+      summary="Plan a tranche (amount and condition) within the grant", status_code=201)
+async def plan_tranche(actor: NamedDependency[Actor], grant_id: FromPath[int], data: JSONBody[PlanTranche]) -> TrancheOut:
+    return as_out(await service.plan_tranche(actor, grant_id, data.amount, data.condition), TrancheOut)
+
+
+@post(GRANT + "/tranches/{tranche_id:int}/approve", guards=[requires_role(OFFICIAL)], tags=["grants"],
+      summary="Approve a planned tranche (four eyes: not the official who planned it)", status_code=200)
+async def approve_tranche(actor: NamedDependency[Actor], grant_id: FromPath[int], tranche_id: FromPath[int]) -> TrancheOut:
+    return as_out(await service.approve_tranche(actor, grant_id, tranche_id), TrancheOut)
+
+
+@post(GRANT + "/reports", guards=[requires_role(*GRANTEE_ROLES)], tags=["grants"],
+      summary="Report progress (the grantee: the proposal's author or a co-proposer)", status_code=201)
+async def report_progress(actor: NamedDependency[Actor], grant_id: FromPath[int], data: JSONBody[ReportProgress]) -> ReportOut:
+    return as_out(await service.report_progress(actor, grant_id, data.body, data.completion_percent), ReportOut)
+
+
+ROUTES = [create_grant, list_grants, grant_detail, plan_tranche, approve_tranche, report_progress]
