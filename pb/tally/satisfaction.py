@@ -97,9 +97,14 @@ def _group_tables(el: Electorate) -> tuple:
 
 def listed_items(profile: Profile) -> list[tuple[tuple[str, ...], tuple[Number, ...] | None]]:
     """Per group: distinct listed ids (first occurrence kept) and their points, if any."""
+    ballots = [group.ballot for group in profile.groups]
+    items_list = [ballot.items for ballot in ballots]
+    points_list = [ballot.points for ballot in ballots]
+    # fast path, checked in C: no ballot lists an id twice (the canonical form)
+    if list(map(len, items_list)) == list(map(len, map(set, items_list))):
+        return list(zip(items_list, points_list))
     out = []
-    for group in profile.groups:
-        items, points = group.ballot.items, group.ballot.points
+    for items, points in zip(items_list, points_list):
         if len(set(items)) != len(items):
             seen: dict[str, int] = {}
             for pos, pid in enumerate(items):

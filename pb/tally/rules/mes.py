@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from pb.tally.numbers import Q, to_q
 from pb.tally.satisfaction import Electorate
@@ -66,15 +67,15 @@ class _Tables:
         if el.unit_sat is not None:
             self.unit = [to_q(u) for u in el.unit_sat]
             self.sats = None
-            # supporters repeated by multiplicity: counting their classes counts voters
-            self.expanded = [
-                tuple(g for g in groups for _ in range(counts[g])) for groups in el.supporters
-            ]
-            self.total = [self.unit[p] * len(self.expanded[p]) for p in range(len(el.ids))]
+            # supporters split into lone voters (their classes are counted in C) and
+            # groups of several identical ballots (added with their multiplicity)
+            self.singles = [tuple(g for g in groups if counts[g] == 1) for groups in el.supporters]
+            self.multiples = [[(g, counts[g]) for g in groups if counts[g] != 1] for groups in el.supporters]
+            self.total = [self.unit[p] * sum(counts[g] for g in el.supporters[p]) for p in range(len(el.ids))]
         else:
             self.unit = None
             self.sats = [[to_q(s) for s in row] for row in el.supporter_sat]
-            self.expanded = None
+            self.singles = self.multiples = None
             self.total = [
                 sum((counts[g] * s for g, s in zip(el.supporters[p], self.sats[p])), Q(0))
                 for p in range(len(el.ids))
@@ -120,7 +121,11 @@ def mes_run(el: Electorate, per_voter) -> MesRun:
         """(budget, sat, voters, class) per budget class of p's supporters."""
         if unit is not None:
             s = unit[p]
-            return [(class_budget[c], s, w, c) for c, w in Counter(map(classes_of, t.expanded[p])).items()]
+            weights = Counter(map(classes_of, t.singles[p]))
+            for g, n in t.multiples[p]:
+                c = group_class[g]
+                weights[c] = weights.get(c, 0) + n
+            return [(class_budget[c], s, w, c) for c, w in weights.items()]
         weights: dict = {}
         for g, s in zip(supporters[p], sats[p]):
             key = (group_class[g], s)
@@ -196,8 +201,7 @@ def _money(entries):
     return money
 
 
-def _first(entry):
-    return entry[0]
+_first = itemgetter(0)
 
 
 def _ratio(entry):

@@ -34,8 +34,9 @@ def phragmen(el: Electorate) -> tuple[list[int], dict]:
     counts = el.group_count
     cost = [to_q(c) for c in el.cost]
     budget = to_q(el.budget)
+    group_items = el.group_items
     listed: list[list[int]] = [[] for _ in range(m)]
-    for g, items in enumerate(el.group_items):
+    for g, items in enumerate(group_items):
         for p in items:
             listed[p].append(g)
     score = el.votes
@@ -103,7 +104,7 @@ def phragmen(el: Electorate) -> tuple[list[int], dict]:
             old = last[g]
             n = counts[g]
             last[g] = s
-            for p in el.group_items[g]:
+            for p in group_items[g]:
                 if p in active_set:
                     row = weights[p]
                     row[old] -= n
