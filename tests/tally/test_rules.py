@@ -240,3 +240,24 @@ def test_rules_table_lists_every_rule_and_bad_options_are_refused():
             tally(inst, prof, rule, **bad)
     with pytest.raises(TypeError):
         tally(make_instance({"a": 1.5}, 1), prof, "greedy")
+
+
+# --- other ballot kinds ------------------------------------------------------------------------
+
+def test_ranked_and_points_ballots_count_every_listed_project_as_approved():
+    inst = make_instance({"a": 2, "b": 2, "c": 2}, 4)
+    ordinal = build_profile("ordinal", [Ballot(("c", "a")), Ballot(("c", "b")), Ballot(("a",))])
+    assert tally(inst, ordinal, "greedy").winners == ("a", "c")  # votes a2 c2 b1; tie -> lexico
+    assert sorted(tally(inst, ordinal, "phragmen").winners) == ["a", "c"]
+    scoring = build_profile("scoring", [Ballot(("a", "b"), (5, -1)), Ballot(("b", "c"), (2, 1))])
+    by_points = tally(inst, scoring, "greedy", satisfaction="points")
+    assert by_points.winners == ("a", "b")  # points/cost: a 5/2, then b (-1+2)/2 ties c 1/2: lexico
+    assert by_points.outcomes["b"].figures["score"] == 1
+
+
+def test_greedy_on_total_points_of_cumulative_ballots_with_threshold():
+    inst = make_instance({"a": 3, "b": 3, "c": 3}, 6)
+    prof = build_profile("cumulative", [Ballot(("a", "b"), (7, 3)), Ballot(("c", "a"), (6, 4)), Ballot(("b",), (1,))])
+    result = tally(inst, prof, "greedy", satisfaction="points", threshold=5)
+    assert result.winners == ("a", "c")  # totals a 11, c 6, b 4 (below the threshold of 5)
+    assert result.outcomes["b"].reason == explain.BELOW_THRESHOLD
