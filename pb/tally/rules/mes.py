@@ -39,12 +39,25 @@ class MesRun:
     candidates: list[int] = field(default_factory=list)  # supported, positive cost
 
 
-def _rho(entries, cost):
+def _rho(entries, cost, unit=None):
     """Smallest ρ with Σ w·min(b, ρ·s) = cost, over (b, s, w, class) sorted by b/s ascending.
 
-    The poorest supporters pay everything they have; the rest pay ρ·s each.
+    The poorest supporters pay everything they have; the rest pay ρ·s each. With one
+    satisfaction value ``unit`` for all supporters the scan works on the payment cap
+    x = ρ·unit directly (integer voter counts as denominators, one division per class).
     """
     remaining = cost
+    if unit is not None:
+        voters = 0
+        for e in entries:
+            voters += e[2]
+        for b, _, w, _ in entries:
+            cap = remaining / voters
+            if cap <= b:
+                return cap / unit
+            remaining -= w * b
+            voters -= w
+        raise AssertionError("ρ requested for an unaffordable project")
     denom = 0
     for _, s, w, _ in entries:
         denom += w * s
@@ -167,7 +180,7 @@ def mes_run(el: Electorate, per_voter) -> MesRun:
             else:
                 entries.sort(key=_ratio)
             evaluated[p] = entries
-            r = _rho(entries, cost[p])
+            r = _rho(entries, cost[p], unit[p] if unit is not None else None)
             rho[p] = r
             if best is None or r < best:
                 best, tied = r, [p]
@@ -216,21 +229,23 @@ def _pay(p, rho, entries, groups, group_class, class_budget, class_float, unit, 
     """
     moved: dict = {}
     paid: list = []
+    cap = rho * unit[p] if unit is not None else None
     for b, s, w, c in entries:
-        cap = rho * s
+        if unit is None:
+            cap = rho * s
+        key = c if unit is not None else (c, s)
         if cap < b:
-            pay, left = cap, b - cap
-            target = len(class_budget)
+            left = b - cap
+            moved[key] = len(class_budget)
             class_budget.append(left)
             class_float.append(float(left))
+            paid.append((cap, w))
         else:
-            pay, target = b, 1
-        moved[(c, s)] = target
-        paid.append((pay, w))
+            moved[key] = 1
+            paid.append((b, w))
     if unit is not None:
-        lookup = {c: target for (c, _), target in moved.items()}
-        # group_class[g] = lookup[group_class[g]] for every supporter, looped in C
-        deque(map(group_class.__setitem__, groups, map(lookup.__getitem__, map(group_class.__getitem__, groups))),
+        # group_class[g] = moved[group_class[g]] for every supporter, looped in C
+        deque(map(group_class.__setitem__, groups, map(moved.__getitem__, map(group_class.__getitem__, groups))),
               maxlen=0)
     else:
         for g, s in zip(groups, sats[p]):
