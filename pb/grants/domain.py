@@ -31,8 +31,8 @@ MONEY_OUT = frozenset({PAID})
 # Statuses that still hold their share of the grant (a reversed tranche gives it back).
 HOLDS_PLAN = frozenset(TRANCHE_STATUSES) - {REVERSED}
 
-# Grant statuses.
-ACTIVE, COMPLETED, CANCELLED = "active", "completed", "cancelled"
+# A grant takes tranches while it is active (the only status pb sets so far).
+ACTIVE = "active"
 
 # Round phases in which grants may be created; the first grant moves published -> funding.
 GRANTABLE_PHASES = ("published", "funding")
