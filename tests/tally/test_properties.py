@@ -18,6 +18,9 @@ from test_rules_support import (
     approval, approval_elections, cumulative_elections, make_instance, pabutools_outcome, to_pabutools,
 )
 
+# pulp (used by the pabutools priceability oracle) warns about its own CBC wrapper
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ORACLE = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
