@@ -212,3 +212,15 @@ async def test_auditors_read_grants_but_cannot_plan_or_approve(client):
     approved = await client.post(world.url(f"/grants/{grant['id']}/tranches/{tranche['id']}/approve"), headers=auditor)
     assert (planned.status_code, approved.status_code) == (403, 403)
     assert (await grant_detail(client, world, grant["id"]))["tranches"][0]["status"] == "planned"
+
+
+async def test_concurrent_approvals_approve_a_tranche_once(client):
+    """Invariant: the planned -> approved step happens once (one 200, the rest 409), audited once."""
+    world = await grant_world(client)
+    grant = await granted(client, world, world.selected[0])
+    tranche = (await plan(client, world, grant["id"], 1000)).json()
+    approve = world.url(f"/grants/{grant['id']}/tranches/{tranche['id']}/approve")
+    responses = await asyncio.gather(*(client.post(approve, headers=world.approver) for _ in range(10)))
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 9
+    trail = [a for a, s, _ in await audit_trail(client, world) if s == f"tranche:{tranche['id']}"]
+    assert trail == ["tranche.planned", "tranche.approved"]
