@@ -14,18 +14,20 @@ from typing import Awaitable, Callable, TypeVar
 os.environ.setdefault("PICCOLO_CONF", "pb.piccolo_conf")
 
 import click
+from piccolo.engine.base import Engine
 
 from pb.settings import Settings, load_settings
 
 T = TypeVar("T")
 
 
-def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Bind the configured engine, run ``work`` in a fresh event loop, close the engine."""
+def _run(settings: Settings, work: Callable[[], Awaitable[T]], engine: Engine | None = None) -> T:
+    """Bind the configured engine (or ``engine``), run ``work`` in a fresh event loop, close it."""
     from pb import db
 
     async def main() -> T:
-        engine = db.make_engine(settings.database_url)
+        nonlocal engine
+        engine = engine or db.make_engine(settings.database_url)
         db.bind_engine(engine)
         await db.start(engine)
         try:
@@ -78,7 +80,7 @@ def demo(then_serve: bool, reset: bool) -> None:
     settings = load_settings()
     if reset:
         demo_data.reset_database(settings)
-    report = _run(settings, lambda: demo_data.ensure_demo(settings))
+    report = _run(settings, lambda: demo_data.ensure_demo(settings), demo_data.build_engine(settings))
     click.echo(demo_data.describe(report, settings))
     if then_serve:
         _serve(settings, None, None)
