@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from pb.accounts import repo
-from pb.accounts.domain import CITIZEN, OFFICIAL, ROLES, Actor, format_roles
+from pb.accounts.domain import AUDITOR, CITIZEN, OFFICIAL, ROLES, Actor, format_roles
 from pb.audit import service as audit
 from pb.core.clock import utcnow
 from pb.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -160,8 +160,23 @@ async def set_roles(actor: Actor, user_id: int, roles: set[str]) -> None:
         raise Invalid(f"Unknown role(s): {', '.join(sorted(unknown))}. Known roles: {', '.join(sorted(ROLES))}.")
     if user_id == actor.user_id and OFFICIAL not in roles:
         raise Conflict("Officials cannot remove their own official role; ask another official.")
+    granted = membership_roles(set(roles))
     async with write_transaction():
-        if not await repo.update_roles(actor.organisation_id, user_id, format_roles(set(roles) | {CITIZEN})):
+        if not await repo.update_roles(actor.organisation_id, user_id, format_roles(granted)):
             raise NotFound("This user is not a member of the organisation.")
         await audit.record(actor.organisation_id, actor.pseudonym, "membership.roles_changed",
-                           f"user:{user_id}", {"roles": sorted(set(roles) | {CITIZEN})})
+                           f"user:{user_id}", {"roles": sorted(granted)})
+
+
+def membership_roles(requested: set[str]) -> set[str]:
+    """The roles a membership ends up with.
+
+    Auditors verify and change nothing, so the auditor role stands alone (no proposing, voting or
+    reviewing in the organisation they audit). Every other member keeps the citizen role.
+    """
+    if AUDITOR in requested:
+        if requested - {AUDITOR}:
+            raise Invalid("The auditor role cannot be combined with other roles: auditors change nothing.",
+                          code="auditor_role_exclusive")
+        return {AUDITOR}
+    return requested | {CITIZEN}

@@ -9,7 +9,7 @@ from litestar import get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from pb.accounts.domain import OFFICIAL, REVIEWER, Actor
+from pb.accounts.domain import CITIZEN, OFFICIAL, REVIEWER, Actor
 from pb.accounts.guards import ANY_MEMBER, requires_role
 from pb.proposals import service
 from pb.proposals.domain import CriterionResult
@@ -51,7 +51,7 @@ async def _detail(actor: Actor, proposal_id: int) -> ProposalOut:
     return _proposal_out(await service.get_proposal(actor, proposal_id))
 
 
-@post("/api/orgs/{org_id:int}/rounds/{round_id:int}/proposals", guards=[requires_role(*ANY_MEMBER)],
+@post("/api/orgs/{org_id:int}/rounds/{round_id:int}/proposals", guards=[requires_role(CITIZEN)],
       tags=["proposals"], summary="Start a draft proposal (round in submission)", status_code=201)
 async def create_proposal(actor: NamedDependency[Actor], round_id: FromPath[int],
                           data: JSONBody[ProposalIn]) -> Created:
@@ -71,7 +71,7 @@ async def get_proposal(actor: NamedDependency[Actor], proposal_id: FromPath[int]
     return await _detail(actor, proposal_id)
 
 
-@put(PROPOSAL, guards=[requires_role(*ANY_MEMBER)], tags=["proposals"],
+@put(PROPOSAL, guards=[requires_role(CITIZEN)], tags=["proposals"],
      summary="Replace a proposal's content (draft, or after changes were requested)")
 async def update_proposal(actor: NamedDependency[Actor], proposal_id: FromPath[int],
                           data: JSONBody[ProposalIn]) -> ProposalOut:
@@ -79,14 +79,14 @@ async def update_proposal(actor: NamedDependency[Actor], proposal_id: FromPath[i
     return await _detail(actor, proposal_id)
 
 
-@post(PROPOSAL + "/submit", guards=[requires_role(*ANY_MEMBER)], tags=["proposals"], status_code=200,
+@post(PROPOSAL + "/submit", guards=[requires_role(CITIZEN)], tags=["proposals"], status_code=200,
       summary="Submit (or resubmit after changes were requested)")
 async def submit(actor: NamedDependency[Actor], proposal_id: FromPath[int]) -> ProposalOut:
     await service.submit(actor, proposal_id)
     return await _detail(actor, proposal_id)
 
 
-@post(PROPOSAL + "/withdraw", guards=[requires_role(*ANY_MEMBER)], tags=["proposals"], status_code=200,
+@post(PROPOSAL + "/withdraw", guards=[requires_role(CITIZEN)], tags=["proposals"], status_code=200,
       summary="Withdraw a draft or submitted proposal")
 async def withdraw(actor: NamedDependency[Actor], proposal_id: FromPath[int]) -> ProposalOut:
     await service.withdraw(actor, proposal_id)
@@ -100,7 +100,7 @@ async def review(actor: NamedDependency[Actor], proposal_id: FromPath[int], data
                                         data.public_reason, data.adjusted_cost, data.cost_explanation))
 
 
-@post(PROPOSAL + "/appeal", guards=[requires_role(*ANY_MEMBER)], tags=["reviews"], status_code=200,
+@post(PROPOSAL + "/appeal", guards=[requires_role(CITIZEN)], tags=["reviews"], status_code=200,
       summary="The author appeals an ineligible decision (once)")
 async def appeal(actor: NamedDependency[Actor], proposal_id: FromPath[int], data: JSONBody[AppealIn]) -> ProposalOut:
     await service.appeal(actor, proposal_id, data.reason)

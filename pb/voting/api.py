@@ -6,7 +6,7 @@ from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, RawBody
 
-from pb.accounts.domain import AUDITOR, OFFICIAL, Actor
+from pb.accounts.domain import AUDITOR, CITIZEN, OFFICIAL, Actor
 from pb.accounts.guards import ANY_MEMBER, requires_role
 from pb.core.ratelimit import rate_limited
 from pb.voting import service
@@ -36,7 +36,7 @@ async def census_summary(actor: NamedDependency[Actor]) -> list[DistrictCountOut
     return [DistrictCountOut(c.district, c.entries, c.bound) for c in await service.census_summary(actor)]
 
 
-@post("/api/orgs/{org_id:int}/census/binding", guards=[requires_role(*ANY_MEMBER), rate_limited("census-binding")],
+@post("/api/orgs/{org_id:int}/census/binding", guards=[requires_role(CITIZEN), rate_limited("census-binding")],
       tags=["census"], status_code=200,
       summary="Bind your account to your census entry by giving your resident identifier")
 async def bind_census(request: Request, actor: NamedDependency[Actor], data: JSONBody[BindCensus]) -> CensusBindingOut:
@@ -57,7 +57,7 @@ async def my_budgets(request: Request, actor: NamedDependency[Actor], round_id: 
     return [BudgetChoiceOut(c.budget_id, c.name, c.voted) for c in choices]
 
 
-@post(ROUND + "/budgets/{budget_id:int}/ballots", guards=[requires_role(*ANY_MEMBER), rate_limited("casting")],
+@post(ROUND + "/budgets/{budget_id:int}/ballots", guards=[requires_role(CITIZEN), rate_limited("casting")],
       tags=["voting"], status_code=201,
       summary="Cast your ballot in one budget (once); the receipt is the SHA-256 of the returned content",
       description="Refusals: 403 not_in_census (no bound census entry), 403 not_eligible_for_budget (another "

@@ -128,6 +128,20 @@ async def test_roles_are_guarded_per_organisation(client):
     assert (await client.get("/api/orgs/999/members", headers=official_a)).status_code == 404
 
 
+async def test_auditor_role_stands_alone(client):
+    org, official = await create_organisation(client, "d")
+    user_id, _ = await member_with_roles(client, org, official)
+    response = await client.put(f"/api/orgs/{org}/members/{user_id}/roles", json={"roles": ["auditor", "official"]},
+                                headers=official)
+    assert response.status_code == 422
+    assert response.json()["code"] == "auditor_role_exclusive"
+    response = await client.put(f"/api/orgs/{org}/members/{user_id}/roles", json={"roles": ["auditor"]},
+                                headers=official)
+    assert response.status_code == 204
+    members = (await client.get(f"/api/orgs/{org}/members", headers=official)).json()
+    assert next(m for m in members if m["user_id"] == user_id)["roles"] == ["auditor"]
+
+
 async def test_unknown_role_is_422(client):
     org, official = await create_organisation(client, "c")
     user_id, _ = await member_with_roles(client, org, official)
