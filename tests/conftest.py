@@ -21,6 +21,14 @@ import pytest
 
 os.environ.setdefault("PICCOLO_CONF", "pb.piccolo_conf")
 
+# CI runs Hypothesis derandomized (the same examples every run, so main stays reproducibly green);
+# developers' runs explore new random examples and print a reproduction blob on failure.
+from hypothesis import settings as hypothesis_settings
+
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("dev", print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
 ENGINES = [e.strip() for e in os.environ.get("PB_TEST_ENGINES", "sqlite,postgres").split(",") if e.strip()]
 POSTGRES_ADMIN_URL = os.environ.get("PB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
