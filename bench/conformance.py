@@ -165,8 +165,14 @@ def applicable(case: RuleCase, kind: str) -> bool:
     return case.kinds is None or kind in case.kinds
 
 
-def check_file(path: str, rules: list[str], timeout: float, slow_timeout: float | None = None) -> list[dict]:
-    """Compare every applicable rule on one file; one record per rule."""
+def check_file(path: str, rules: list[str], timeout: float, slow_timeout: float | None = None,
+               reference: dict | None = None) -> list[dict]:
+    """Compare every applicable rule on one file; one record per rule.
+
+    ``reference`` maps rule -> pabutools winners recorded by an earlier run on the
+    same file (``--reference``); those rules are compared without calling pabutools.
+    """
+    reference = reference or {}
     from pb.tally import tally
 
     name = os.path.basename(path)
@@ -180,13 +186,16 @@ def check_file(path: str, rules: list[str], timeout: float, slow_timeout: float 
     if not cases:
         return records
     started = time.process_time()
-    try:
-        p_instance, p_profile, p_approval = pabutools_parse(path)
-    except Exception as error:  # pabutools cannot read it: every rule is an error
-        message = f"pabutools parse: {type(error).__name__}: {error}"
-        return [
-            {"file": name, "rule": case.name, "kind": kind, "status": "error", "detail": message} for case in cases
-        ]
+    p_instance = p_profile = p_approval = None
+    if any(case.name not in reference for case in cases):
+        try:
+            p_instance, p_profile, p_approval = pabutools_parse(path)
+        except Exception as error:  # pabutools cannot read it: every rule is an error
+            message = f"pabutools parse: {type(error).__name__}: {error}"
+            return [
+                {"file": name, "rule": case.name, "kind": kind, "status": "error", "detail": message}
+                for case in cases
+            ]
     pabu_parse = time.process_time() - started
     for case in cases:
         record = {
@@ -211,10 +220,14 @@ def check_file(path: str, rules: list[str], timeout: float, slow_timeout: float 
         record["ours_s"] = round(time.process_time() - t0, 4)
         ours_set = sorted(ours.winners)
         limit = slow_timeout if (case.slow and slow_timeout is not None) else timeout
-        status, value, seconds = run_forked(
-            _pabutools_winners, (case.name, p_instance, p_profile, p_approval), limit
-        )
-        record["pabutools_s"] = round(seconds, 4)
+        if case.name in reference:
+            status, value, seconds = "ok", reference[case.name]["winners"], reference[case.name]["seconds"]
+            record["reference"] = True
+        else:
+            status, value, seconds = run_forked(
+                _pabutools_winners, (case.name, p_instance, p_profile, p_approval), limit
+            )
+        record["pabutools_s"] = round(seconds, 4) if seconds is not None else None
         if status != "ok":
             record.update(status=status, detail=value, ours=ours_set)
             records.append(record)
@@ -229,19 +242,19 @@ def check_file(path: str, rules: list[str], timeout: float, slow_timeout: float 
         else:
             same = ours_set == theirs
         record["status"] = "identical" if same else "different"
+        record["pabutools"] = theirs  # always kept: a later run can reuse it (--reference)
         if not same:
             record["ours_only"] = sorted(set(ours_set) - set(theirs))
             record["pabutools_only"] = sorted(set(theirs) - set(ours_set))
             record["ours"] = ours_set
-            record["pabutools"] = theirs
         records.append(record)
     return records
 
 
 def _file_worker(args) -> list[dict]:
-    path, rules, timeout, slow_timeout = args
+    path, rules, timeout, slow_timeout, reference = args
     try:
-        return check_file(path, rules, timeout, slow_timeout)
+        return check_file(path, rules, timeout, slow_timeout, reference)
     except Exception as error:
         return [
             {
@@ -339,6 +352,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", type=Path, help="skip (file, rule) pairs recorded in this JSONL file (timeouts are run again)"
     )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        action="append",
+        help="JSONL of an earlier run: reuse its recorded pabutools winners instead of calling pabutools "
+        "(re-checks our engine after a change in seconds); may be given more than once",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-file progress on stderr")
     args = parser.parse_args(argv)
 
@@ -363,11 +383,23 @@ def main(argv: list[str] | None = None) -> int:
                         continue  # run those again
                     previous.append(record)
                     done.add((record["file"], record["rule"]))
+    reference: dict[str, dict[str, dict]] = {}
+    for reference_path in args.reference or ():
+        with open(reference_path, encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line) if line.strip() else None
+                if record and record.get("status") in ("identical", "different"):
+                    winners = record.get("pabutools")  # absent in records of older runs
+                    if winners is not None:
+                        reference.setdefault(record["file"], {})[record["rule"]] = {
+                            "winners": winners,
+                            "seconds": record.get("pabutools_s"),
+                        }
     jobs = []
     for path in files:
         todo = [rule for rule in rules if (path.name, rule) not in done]
         if todo:
-            jobs.append((str(path), todo, args.timeout, args.slow_timeout))
+            jobs.append((str(path), todo, args.timeout, args.slow_timeout, reference.get(path.name, {})))
 
     records = [r for r in previous if r["rule"] in rules and r["file"] in {p.name for p in files}]
     out_handle = open(args.out, "a", encoding="utf-8") if args.out else None

@@ -122,21 +122,35 @@ def parse_table(files: list[Path], repeat: int, pabutools: bool) -> list[dict]:
     return rows
 
 
-def pipeline_table(files: list[Path], rules: list[str], timeout: float, pabutools: bool) -> list[dict]:
+def pipeline_table(files: list[Path], rules: list[str], timeout: float, pabutools: bool,
+                   ours: bool = True, reuse: dict | None = None) -> list[dict]:
+    """One row per (file, rule). ``reuse`` maps (file, rule) to a pabutools row of an
+    earlier ``--json`` report (``--pabutools-from``): its figures are used, not re-measured."""
     rows = []
+    reuse = reuse or {}
     for path in files:
         for name in rules:
             options, pabu_rule = PIPELINES[name]
             row: dict = {"file": path.name, "rule": name}
-            status, value, seconds = run_forked(_ours_pipeline, (str(path), options), 3600)
-            row["ours"] = seconds if status == "ok" else None
-            row["ours_detail"] = value if status == "ok" else value
+            value = None
+            if ours:
+                status, value, seconds = run_forked(_ours_pipeline, (str(path), options), 3600)
+                row["ours"] = seconds if status == "ok" else None
+                row["ours_detail"] = value
             if pabutools:
-                status, pvalue, pseconds = run_forked(_pabutools_pipeline, (str(path), pabu_rule), timeout)
+                earlier = reuse.get((path.name, name))
+                if earlier is not None:
+                    status, pseconds = earlier["pabutools_status"], earlier.get("pabutools")
+                    pvalue = {"winners": earlier.get("pabutools_winners")}
+                    row["pabutools_reused"] = True
+                else:
+                    status, pvalue, pseconds = run_forked(_pabutools_pipeline, (str(path), pabu_rule), timeout)
                 row["pabutools_status"] = status
                 row["pabutools"] = pseconds if status == "ok" else None
-                if status == "ok" and row["ours"] is not None:
-                    row["same_winners"] = pvalue["winners"] == value["winners"]
+                if status == "ok":
+                    row["pabutools_winners"] = pvalue["winners"]
+                    if row.get("ours") is not None:
+                        row["same_winners"] = pvalue["winners"] == value["winners"]
             rows.append(row)
             _print_pipeline_row(row, timeout)
     return rows
@@ -144,6 +158,10 @@ def pipeline_table(files: list[Path], rules: list[str], timeout: float, pabutool
 
 def _print_pipeline_row(row: dict, timeout: float) -> None:
     ours = row.get("ours")
+    if "ours" not in row:  # pabutools only
+        print(f"{row['file']:<28} {row['rule']:<20} pabutools {row['pabutools_status']} {row.get('pabutools')}")
+        sys.stdout.flush()
+        return
     detail = row.get("ours_detail") if isinstance(row.get("ours_detail"), dict) else {}
     ours_text = f"{ours:8.2f}" if ours is not None else f"{'error':>8}"
     split = f" (parse {detail.get('parse', 0):.2f} + rule {detail.get('rule', 0):.2f})" if detail else ""
@@ -207,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", action="store_true", help="peak memory over all shared files")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write all figures to this JSON file")
+    parser.add_argument("--pabutools-only", action="store_true", help="measure pabutools' pipelines only")
+    parser.add_argument(
+        "--pabutools-from", type=Path, help="reuse the pabutools pipeline figures of an earlier --json report"
+    )
     args = parser.parse_args(argv)
 
     files = [Path(f) if Path(f).is_file() else args.shared / f for f in args.files]
@@ -224,8 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"{report['date']}, {report['cpus']} CPUs, load average {report['load_average'][0]:.1f}")
 
+    reuse: dict = {}
+    if args.pabutools_from:
+        earlier = json.loads(args.pabutools_from.read_text())
+        reuse = {(row["file"], row["rule"]): row for row in earlier.get("pipeline", []) if "pabutools_status" in row}
     print("parse (best of %d, CPU seconds)" % args.repeat)
-    report["parse"] = parse_table(files, args.repeat, not args.no_pabutools)
+    report["parse"] = [] if args.pabutools_only else parse_table(files, args.repeat, not args.no_pabutools)
     for row in report["parse"]:
         pabu = f"  pabutools+multiprofile {row['pabutools']:.2f}" if row.get("pabutools") else ""
         print(
@@ -235,7 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     if not args.no_pipeline:
         print("\nwhole pipeline (file -> winners, CPU seconds, fresh process each)")
-        report["pipeline"] = pipeline_table(files, rules, args.timeout, not args.no_pabutools)
+        report["pipeline"] = pipeline_table(
+            files, rules, args.timeout, not args.no_pabutools, ours=not args.pabutools_only, reuse=reuse
+        )
     if args.memory:
         every = sorted(args.shared.glob("*.pb"))
         started = time.perf_counter()

@@ -422,3 +422,60 @@ def test_shared_file_round_trips_through_writer():
     assert again.instance == election.instance
     assert again.profile == election.profile
     assert again.voters == election.voters
+
+
+# ------------------------------------------------------------------ the fast VOTES path
+
+_TRICKY_VOTES = [
+    ["1;1,2", "2;2,1", "3;10"],                      # same set written in two orders: one group
+    ["1;1,2,2", "2;2,1", "3;1"],                     # an id listed twice counts once
+    ["1;1, 2", "2;2", "3;1"],                        # a space after the comma
+    ["1;1,,2", "2;2", "3;1"],                        # a blank id
+    ["1;", "2;2", "3;1"],                            # an empty vote
+    ["1;none", "2;2", "3;1"],                        # a "none" vote
+    ["1;1", "", "2;2"],                              # a blank line inside VOTES
+    ["1;1", "2;2", "PROJECTS", "project_id;cost", "99;5"],  # a section after VOTES
+    ["1;1", "2;2", "META;", "key;value", "x;y"],     # a section title with a trailing ';'
+    ["1;1", "2"],                                    # a row without a vote
+    ["1;1", "2;99"],                                 # an unknown project
+]
+
+
+@pytest.mark.parametrize("votes", _TRICKY_VOTES)
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_plain_votes_path_reads_exactly_like_csv(votes, newline):
+    """The split-based VOTES reader is only a faster way to the csv reader's result:
+    same election, or the same error (naming the same line), on every tricky input."""
+    from pb.tally import pabulib
+
+    text = pb_text(BASE_META, BASE_PROJECTS, votes).replace("\n", newline)
+    try:
+        careful = pabulib._read(text, None, True, None)
+    except PbFormatError as error:
+        with pytest.raises(PbFormatError) as raised:
+            read_pb(text)
+        assert str(raised.value) == str(error)
+        return
+    assert read_pb(text) == careful
+
+
+def test_plain_votes_path_is_taken_on_plain_files():
+    """Guards the speed-up itself: an ordinary file is read without csv on VOTES."""
+    from pb.tally import pabulib
+
+    text = pb_text(BASE_META, BASE_PROJECTS, ["1;1,2", "2;2,1,1", "3;10"])
+    head, lines = pabulib._split_plain_votes(text)
+    assert lines == ["voter_id;vote", "1;1,2", "2;2,1,1", "3;10"]
+    assert head.rstrip("\n").endswith("10;60;Ten")
+    profile = read_pb(text).profile
+    assert [(g.ballot.items, g.count) for g in profile.groups] == [(("1", "2"), 2), (("10",), 1)]
+    assert pabulib._split_plain_votes(text.replace("Ten", '"Ten"')) is None
+
+
+def test_shared_files_read_the_same_on_both_paths():
+    """Every 10th shared file (all 1,162 were checked once: bench/README.md)."""
+    from pb.tally import pabulib
+
+    for path in sorted(SHARED.glob("*.pb"))[::10]:
+        text, source = pabulib._read_text(path)
+        assert read_pb(path) == pabulib._read(text, source, True, None), path.name
