@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, compress, repeat
+from operator import attrgetter, itemgetter, lt
 from typing import Sequence
 
 from pb.tally.model import Instance, Number, Profile
@@ -44,7 +45,8 @@ class Electorate:
     unit_sat: list[Number] | None  # the one satisfaction value per project (cost, cardinality)
     total_sat: list[Number]  # sum over voters of sat_i(p)
     satisfaction: str
-    listed: list[tuple[tuple[str, ...], tuple[Number, ...] | None]]  # per group: ids, points
+    listed_ids: list[tuple[str, ...]]  # per group: the distinct listed ids
+    listed_points: list[tuple[Number, ...] | None]  # per group: their points (None: no points)
     cache: dict = field(default_factory=dict)  # per-rule tables built on first use
 
     def _groups(self) -> tuple:
@@ -65,6 +67,11 @@ class Electorate:
         return self._groups()[1]
 
     @property
+    def approvers(self) -> list[list[int]]:
+        """Per project: the groups listing it (in group order), whatever their satisfaction."""
+        return self._groups()[3]
+
+    @property
     def supporter_sat(self) -> list[list[Number]] | None:
         """Per project, parallel to ``supporters``: each group's satisfaction (points only)."""
         return self._groups()[2]
@@ -73,37 +80,43 @@ class Electorate:
 def _group_tables(el: Electorate) -> tuple:
     index = {pid: i for i, pid in enumerate(el.ids)}
     m = len(el.ids)
-    supporters: list[list[int]] = [[] for _ in range(m)]
     use_points = el.unit_sat is None
+    supporters: list[list[int]] = [[] for _ in range(m)]
     supporter_sat: list[list[Number]] | None = [[] for _ in range(m)] if use_points else None
-    group_items = []
-    for g, (items, points) in enumerate(el.listed):
-        idx = tuple([index[pid] for pid in items])
-        group_items.append(idx)
-        if use_points:
+    # project indices per group, mapped in C
+    group_items = list(map(tuple, map(map, repeat(index.__getitem__), el.listed_ids)))
+    if use_points:
+        for g, (idx, points) in enumerate(zip(group_items, el.listed_points)):
             for p, value in zip(idx, points):
                 if value > 0:
                     supporters[p].append(g)
                     supporter_sat[p].append(value)
-        else:
+        approvers = [[] for _ in range(m)]
+        add = [a.append for a in approvers]
+        for g, idx in enumerate(group_items):
             for p in idx:
-                supporters[p].append(g)
-    if not use_points:
-        for p in range(m):
-            if el.unit_sat[p] == 0:
-                supporters[p] = []
-    return group_items, supporters, supporter_sat
+                add[p](g)
+    else:
+        add = [a.append for a in supporters]
+        for g, idx in enumerate(group_items):
+            for p in idx:
+                add[p](g)
+        approvers = supporters
+        supporters = [groups if el.unit_sat[p] != 0 else [] for p, groups in enumerate(approvers)]
+    return group_items, supporters, supporter_sat, approvers
 
 
-def listed_items(profile: Profile) -> list[tuple[tuple[str, ...], tuple[Number, ...] | None]]:
-    """Per group: distinct listed ids (first occurrence kept) and their points, if any."""
-    ballots = [group.ballot for group in profile.groups]
-    items_list = [ballot.items for ballot in ballots]
-    points_list = [ballot.points for ballot in ballots]
-    # fast path, checked in C: no ballot lists an id twice (the canonical form)
+def listed_items(profile: Profile) -> tuple[list[tuple[str, ...]], list[tuple[Number, ...] | None]]:
+    """Per group: distinct listed ids (first occurrence kept), and their points (or None)."""
+    ballots = list(map(attrgetter("ballot"), profile.groups))
+    items_list = list(map(attrgetter("items"), ballots))
+    points_list = list(map(attrgetter("points"), ballots))
+    if _strictly_increasing(items_list):  # canonical approval ballots: checked in C
+        return items_list, points_list
+    # otherwise, also checked in C: no ballot lists an id twice
     if list(map(len, items_list)) == list(map(len, map(set, items_list))):
-        return list(zip(items_list, points_list))
-    out = []
+        return items_list, points_list
+    out_items, out_points = [], []
     for items, points in zip(items_list, points_list):
         if len(set(items)) != len(items):
             seen: dict[str, int] = {}
@@ -112,8 +125,17 @@ def listed_items(profile: Profile) -> list[tuple[tuple[str, ...], tuple[Number, 
             keep = sorted(seen.values())
             items = tuple(items[i] for i in keep)
             points = tuple(points[i] for i in keep) if points is not None else None
-        out.append((items, points))
-    return out
+        out_items.append(items)
+        out_points.append(points)
+    return out_items, out_points
+
+
+def _strictly_increasing(items_list: list[tuple[str, ...]]) -> bool:
+    """Every ballot's ids in strictly increasing order (so none twice), in C: each id is
+    compared with the next one of the same ballot (all but the last vs all but the first)."""
+    heads = chain.from_iterable(map(itemgetter(slice(None, -1)), items_list))
+    tails = chain.from_iterable(map(itemgetter(slice(1, None)), items_list))
+    return all(map(lt, heads, tails))
 
 
 def prepare(
@@ -135,16 +157,16 @@ def prepare(
             raise ValueError(f"project keyed {pid!r} has id {project.id!r}")
         if costs[pid] < 0:
             raise ValueError(f"project {pid} has a negative cost")
-    listed = listed_items(profile)
-    group_count = [group.count for group in profile.groups]
-    if any(n < 0 for n in group_count):
+    items_list, points_list = listed_items(profile)
+    group_count = list(map(attrgetter("count"), profile.groups))
+    if min(group_count, default=0) < 0:
         raise ValueError("a ballot group has a negative count")
     # votes: single voters counted in C (Counter over the chained ids), the rest in a loop
-    tally_ones = Counter(chain.from_iterable(items for (items, _), n in zip(listed, group_count) if n == 1))
-    for (items, _), n in zip(listed, group_count):
-        if n != 1:
-            for pid in items:
-                tally_ones[pid] += n
+    tally_ones = Counter(chain.from_iterable(compress(items_list, map((1).__eq__, group_count))))
+    several = list(map((1).__ne__, group_count))
+    for items, n in zip(compress(items_list, several), compress(group_count, several)):
+        for pid in items:
+            tally_ones[pid] += n
     unknown = set(tally_ones) - set(costs)
     if unknown:
         raise ValueError(f"a ballot lists unknown project {sorted(unknown)[0]!r}")
@@ -157,7 +179,7 @@ def prepare(
         unit_sat = None
         index = {pid: i for i, pid in enumerate(ids)}
         total_sat: list[Number] = [0] * m
-        for (items, points), n in zip(listed, group_count):
+        for items, points, n in zip(items_list, points_list, group_count):
             if points is None or len(points) != len(items):
                 raise ValueError("points satisfaction needs a points value for every listed project")
             for pid, value in zip(items, points):
@@ -175,5 +197,6 @@ def prepare(
         unit_sat=unit_sat,
         total_sat=total_sat,
         satisfaction=satisfaction,
-        listed=listed,
+        listed_ids=items_list,
+        listed_points=points_list,
     )

@@ -73,7 +73,7 @@ def records() -> dict[str, list[dict]]:
     assert not missing, f"missing shared files: {missing}"
     conformance = _conformance_module()
     rules = list(conformance.RULE_CASES)
-    jobs = [(str(SHARED / name), rules, PABUTOOLS_TIMEOUT_S, None) for name in SAMPLE]
+    jobs = [(str(SHARED / name), rules, PABUTOOLS_TIMEOUT_S, None, None) for name in SAMPLE]
     ctx = multiprocessing.get_context("fork")
     by_file: dict[str, list[dict]] = {}
     with conformance._NonDaemonPool(ctx, 2) as pool:

@@ -11,21 +11,22 @@ does not skip to cheaper projects). Projects nobody supports have infinite load
 and are bought last, while all of them still fit. Ballots of any kind are used
 through their approval projection (every listed project is approved).
 
-Speed: a group's load is always the load fixed when the last project it supports
-was bought, so Σ loads over a project's supporters is Σ_q L_q·W[p][q] with integer
-weights W[p][q] (voters supporting p whose last purchase is q), kept up to date
-incrementally. Each round evaluates all candidates in floats; every candidate
-within a proven error margin of the float minimum is then evaluated exactly, and
-only exact values decide.
+Speed: a group's load is always the load fixed when the last project it lists
+was bought, so a candidate's new maximal load is computed from the few distinct
+"last purchases" of its supporters (counted in C), never voter by voter. That
+value never decreases from round to round (loads only grow), so the last value
+computed is a lower bound: each round only the candidates whose bound is not
+above the best exact value so far are re-evaluated (the lazy evaluation also used
+for MES). Every value is exact; no float is involved.
 """
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
+from collections import Counter, deque
+from itertools import compress, repeat
 
 from pb.tally import explain
-from pb.tally.numbers import float_tolerance, to_q, Q
+from pb.tally.numbers import Q, to_q
 from pb.tally.satisfaction import Electorate
 
 
@@ -34,31 +35,31 @@ def phragmen(el: Electorate) -> tuple[list[int], dict]:
     counts = el.group_count
     cost = [to_q(c) for c in el.cost]
     budget = to_q(el.budget)
-    group_items = el.group_items
-    listed: list[list[int]] = [[] for _ in range(m)]
-    for g, items in enumerate(group_items):
-        for p in items:
-            listed[p].append(g)
+    approvers = el.approvers
     score = el.votes
     active = [p for p in range(m) if cost[p] <= budget]
-    active_set = set(active)
-    # weights[p][q]: voters listing p whose current load is the load fixed by purchase q
-    # (q = -1: the initial load 0).
-    weights: list[dict[int, int]] = [{-1: score[p]} if score[p] else {} for p in range(m)]
-    load_exact: dict[int, object] = {-1: Q(0)}
-    load_float: dict[int, float] = {-1: 0.0}
-    cost_float = [float(c) for c in cost]
+    lone_voter = list(map((1).__eq__, counts))
+    several = list(map((1).__ne__, counts))
+    # a group's last purchase (-1: none yet, load 0) and the load each purchase fixed
     last = [-1] * len(counts)
+    last_of = last.__getitem__
+    load: dict[int, object] = {-1: Q(0)}
+    # lower bound of each candidate's new maximal load: the value computed last
+    bound: list = [cost[p] / score[p] if score[p] else None for p in range(m)]
     winners: list[int] = []
     outcomes: dict[int, object] = {}
     spent = Q(0)
-    tolerance = float_tolerance(4 * (m + 4) * (m + 4))
 
-    def exact_load(p):
+    def new_max_load(p):
+        """(cost + Σ supporters' loads) / supporters, exactly, over the distinct last purchases."""
+        groups = approvers[p]
+        classes = Counter(map(last_of, compress(groups, map(lone_voter.__getitem__, groups))))
+        for g in compress(groups, map(several.__getitem__, groups)):
+            classes[last[g]] += counts[g]
         total = cost[p]
-        for q, w in weights[p].items():
-            if w:
-                total += load_exact[q] * w
+        for q, n in classes.items():
+            if q != -1:
+                total += load[q] * n
         return total / score[p]
 
     round_no = 0
@@ -67,19 +68,18 @@ def phragmen(el: Electorate) -> tuple[list[int], dict]:
         round_no += 1
         finite = [p for p in active if score[p] > 0]
         if finite:
-            approx = {}
+            finite.sort(key=lambda p: (bound[p], p))
+            best = None
+            tied: list[int] = []
             for p in finite:
-                total = cost_float[p]
-                for q, w in weights[p].items():
-                    if w:
-                        total += load_float[q] * w
-                approx[p] = total / score[p]
-            low = min(approx.values())
-            limit = low * (1 + tolerance) + 1e-300
-            shortlist = [p for p in finite if approx[p] <= limit]
-            values = {p: exact_load(p) for p in shortlist}
-            best = min(values.values())
-            tied = sorted(p for p, v in values.items() if v == best)
+                if best is not None and bound[p] > best:
+                    break  # its load is at least its bound: neither better nor tied
+                value = bound[p] = new_max_load(p)
+                if best is None or value < best:
+                    best, tied = value, [p]
+                elif value == best:
+                    tied.append(p)
+            tied.sort()
         else:
             best = None  # infinite: only unsupported projects remain
             tied = sorted(active)
@@ -91,24 +91,14 @@ def phragmen(el: Electorate) -> tuple[list[int], dict]:
         winners.append(s)
         spent += cost[s]
         active.remove(s)
-        active_set.discard(s)
         outcomes[s] = explain.outcome(
             el.ids[s], explain.SELECTED, votes=el.votes[s], cost=el.cost[s], round=round_no,
             load=best, money_left=budget - spent + cost[s],
         )
         if best is None:
             continue
-        load_exact[s] = best
-        load_float[s] = float(best)
-        for g in listed[s]:
-            old = last[g]
-            n = counts[g]
-            last[g] = s
-            for p in group_items[g]:
-                if p in active_set:
-                    row = weights[p]
-                    row[old] -= n
-                    row[s] = row.get(s, 0) + n
+        load[s] = best
+        deque(map(last.__setitem__, approvers[s], repeat(s)), maxlen=0)
     money_left = budget - spent
     for p in range(m):
         if p in outcomes:
