@@ -15,6 +15,7 @@ Why: plain MES often spends half the budget. Three pabutools-compatible fixes:
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from pb.tally.rules.mes import MesRun, mes_run
@@ -40,46 +41,78 @@ def plain(el: Electorate) -> MesRun:
     return mes_run(el, Fraction(el.budget) / el.num_voters)
 
 
-def add_one(el: Electorate, increment=1) -> tuple[MesRun, int]:
-    """MES with ``increment`` more per voter each time; returns the run and the iterations."""
+def add_one(el: Electorate, increment=1, *, skip: bool = True) -> tuple[MesRun, int]:
+    """MES with ``increment`` more per voter each time; returns the run and the iterations
+    (counted as pabutools counts them, skipped ones included)."""
     if el.num_voters == 0:
         return empty_run(el), 0
-    per_voter = Fraction(el.budget) / el.num_voters
-    previous = None
-    iterations = 0
-    while True:
-        iterations += 1
-        run = mes_run(el, per_voter)
-        if run.spent > el.budget:
-            return (previous if previous is not None else empty_run(el)), iterations
-        if not _fits_one_more(el, run.winners, run.spent, run.candidates):
-            return run, iterations
-        previous = run
-        per_voter += increment
+    start = Fraction(el.budget) / el.num_voters
+    return _iterate(el, start, Fraction(increment), None, None, skip)
 
 
-def budget_increase(el: Electorate) -> tuple[MesRun, int]:
+def budget_increase(el: Electorate, *, skip: bool = True) -> tuple[MesRun, int]:
     """MES with the total budget raised in steps of 1 % until exhaustive or overspending."""
     if el.num_voters == 0:
         return empty_run(el), 0
     step = Fraction(el.budget) / 100
-    bound = el.budget * (el.num_voters + 1)
-    total = Fraction(el.budget)
-    previous = empty_run(el)
-    everything = range(len(el.ids))
+    if step == 0:  # a zero budget: one run, kept unless it overspends
+        run = mes_run(el, Fraction(0))
+        return (run if run.spent <= el.budget else empty_run(el)), 1
+    # per voter: start at budget / n, step budget / (100 n), while the total ≤ budget·(n + 1)
+    last = (el.budget * (el.num_voters + 1) - Fraction(el.budget)) // step  # steps allowed
+    return _iterate(el, Fraction(el.budget) / el.num_voters, step / el.num_voters, range(len(el.ids)), last, skip)
+
+
+def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = True) -> tuple[MesRun, int]:
+    """Rerun MES at start + k·increment (k = 0, 1, ...) until the outcome overspends (the
+    previous one is kept), leaves no project of ``among`` (default: MES's candidates)
+    that fits the money left, or k passes ``max_steps`` (the last outcome is kept).
+
+    Runs whose outcome is provably the same as the one before are skipped, not run: a
+    tracked run says for how much more money per voter its outcome stays the same
+    (``MesRun.stable_for``). Tracking costs about a third more per run, so after a run
+    that allows no skip the next ones are plain, with exponential back-off.
+    ``skip=False`` runs every step (the reference the skipping is tested against).
+    """
+    track_possible = skip and el.unit_sat is not None
+    previous: MesRun | None = None
+    previous_at = None  # per-voter money of an outcome equal to the last one, not yet run
+    plain_left, backoff = 0, 1
+    k = 0
     iterations = 0
-    while total <= bound:
+    while True:
         iterations += 1
-        run = mes_run(el, total / el.num_voters)
+        track = track_possible and plain_left == 0
+        if not track:
+            plain_left = max(0, plain_left - 1)
+        per_voter = start + k * increment
+        run = mes_run(el, per_voter, stability=track)
         if run.spent > el.budget:
-            return previous, iterations
-        if not _fits_one_more(el, run.winners, run.spent, everything):
+            if previous is None and previous_at is not None:
+                previous = mes_run(el, previous_at)
+            return (previous if previous is not None else empty_run(el)), iterations
+        candidates = run.candidates if among is None else among
+        if not _fits_one_more(el, run.winners, run.spent, candidates):
             return run, iterations
-        total += step
-        previous = run
-        if step == 0:
-            break
-    return previous, iterations
+        if max_steps is not None and k >= max_steps:
+            return run, iterations
+        same = 0  # further steps with provably the same outcome
+        if track and run.stable_for is not None:
+            same = max(0, math.ceil(Fraction(run.stable_for) / increment) - 1)
+            if max_steps is not None:
+                same = min(same, max_steps - k)
+        if same:
+            backoff = 1
+            k += same
+            iterations += same
+            previous, previous_at = None, start + k * increment
+            if max_steps is not None and k >= max_steps:
+                return mes_run(el, previous_at), iterations
+        else:
+            if track:
+                plain_left, backoff = backoff, backoff * 2
+            previous, previous_at = run, None
+        k += 1
 
 
 def is_exhaustive(el: Electorate, winners: list[int]) -> bool:

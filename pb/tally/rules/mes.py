@@ -20,6 +20,7 @@ re-evaluated each round (the "lazy ρ" of equalshares.net).
 from __future__ import annotations
 
 from collections import Counter, deque
+from itertools import chain, repeat
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -37,6 +38,9 @@ class MesRun:
     selected: dict[int, dict] = field(default_factory=dict)
     dropped: dict[int, dict] = field(default_factory=dict)
     candidates: list[int] = field(default_factory=list)  # supported, positive cost
+    # with stability tracking: the outcome is the same for per_voter + δ, 0 ≤ δ < stable_for
+    # (None: not tracked, or no limit found)
+    stable_for: object = None
 
 
 def _rho(entries, cost, unit=None):
@@ -80,10 +84,11 @@ class _Tables:
         if el.unit_sat is not None:
             self.unit = [to_q(u) for u in el.unit_sat]
             self.sats = None
-            # supporters split into lone voters (their classes are counted in C) and
-            # groups of several identical ballots (added with their multiplicity)
-            self.singles = [tuple(g for g in groups if counts[g] == 1) for groups in el.supporters]
-            self.multiples = [[(g, counts[g]) for g in groups if counts[g] != 1] for groups in el.supporters]
+            # supporters as a list counted in C: a group of n ≤ EXPAND identical ballots is
+            # listed n times; larger groups are added with their multiplicity in a loop
+            small = [tuple(g for g in groups if counts[g] <= EXPAND) for groups in el.supporters]
+            self.singles = [tuple(chain.from_iterable(map(repeat, few, map(counts.__getitem__, few)))) for few in small]
+            self.multiples = [[(g, counts[g]) for g in groups if counts[g] > EXPAND] for groups in el.supporters]
             self.total = [self.unit[p] * sum(counts[g] for g in el.supporters[p]) for p in range(len(el.ids))]
         else:
             self.unit = None
@@ -101,8 +106,12 @@ def tables(el: Electorate) -> _Tables:
     return el.cache["mes"]
 
 
-def mes_run(el: Electorate, per_voter) -> MesRun:
-    """Run MES once with the given money per voter (an exact number)."""
+def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
+    """Run MES once with the given money per voter (an exact number).
+
+    With ``stability`` (cost or cardinality satisfaction), also find how much more money
+    per voter would leave the winners unchanged: ``run.stable_for`` (see _Horizon).
+    """
     t = tables(el)
     cost, cost_f, unit, sats, total = t.cost, t.cost_f, t.unit, t.sats, t.total
     counts = el.group_count
@@ -114,6 +123,10 @@ def mes_run(el: Electorate, per_voter) -> MesRun:
     class_float = [float(start), 0.0]  # the same, rounded: only used to skip exact work safely
     group_class = [0] * len(counts)
     classes_of = group_class.__getitem__
+    # stability: every amount is affine in the extra money per voter δ; its slope is kept
+    horizon = _Horizon() if stability and unit is not None else None
+    class_slope = [Q(1), Q(0)] if horizon else None
+    rho_slope = [Q(0)] * m if horizon else None
 
     winners: list[int] = []
     run = MesRun(per_voter=start, winners=winners, spent=Q(0))
@@ -166,13 +179,18 @@ def mes_run(el: Electorate, per_voter) -> MesRun:
         tied: list[int] = []
         keep: list[int] = []
         evaluated = {}
+        skipped: list[int] = []
+        cuts: dict[int, int] = {}
         for pos, p in enumerate(active):
             if best is not None and rho[p] > best:
-                keep.extend(active[pos:])
+                skipped = active[pos:]
+                keep.extend(skipped)
                 break
             entries = supporter_classes(p)
             if not can_afford(p, entries):
                 run.dropped[p] = {"round": round_no, "supporters": entries, "last_rho": rho[p]}
+                if horizon:  # stays unaffordable while its supporters' money stays below its cost
+                    horizon.holds(cost[p] - _money(entries), -sum(e[2] * class_slope[e[3]] for e in entries))
                 continue
             keep.append(p)
             if unit is not None:
@@ -180,7 +198,10 @@ def mes_run(el: Electorate, per_voter) -> MesRun:
             else:
                 entries.sort(key=_ratio)
             evaluated[p] = entries
-            r = _rho(entries, cost[p], unit[p] if unit is not None else None)
+            if horizon:
+                r, rho_slope[p], cuts[p] = _rho_tracked(entries, cost[p], unit[p], class_slope)
+            else:
+                r = _rho(entries, cost[p], unit[p] if unit is not None else None)
             rho[p] = r
             if best is None or r < best:
                 best, tied = r, [p]
@@ -190,20 +211,103 @@ def mes_run(el: Electorate, per_voter) -> MesRun:
         if not tied:
             break
         s = min(tied)
+        if horizon:  # the winner pays the same way and stays the cheapest per satisfaction
+            best_slope = rho_slope[s]
+            _keep_split(evaluated[s], cuts[s], best * unit[s], best_slope * unit[s], class_slope, horizon)
+            for p in chain(evaluated, skipped):
+                if p in tied:
+                    horizon.equal(rho_slope[p] - best_slope)
+                else:
+                    horizon.holds(rho[p] - best, rho_slope[p] - best_slope)
         active.remove(s)
         winners.append(s)
         run.spent += cost[s]
         run.selected[s] = {"round": round_no, "rho": best,
                            "payments": _pay(s, best, evaluated[s], supporters[s], group_class, class_budget,
-                                            class_float, unit, sats)}
+                                            class_float, unit, sats,
+                                            class_slope, rho_slope[s] * unit[s] if horizon else None)}
     for p in active:  # left over when the loop ended: unaffordable by construction
         if p not in run.dropped:
             entries = supporter_classes(p)
             run.dropped[p] = {"round": round_no, "supporters": entries, "last_rho": rho[p]}
+    if horizon:
+        run.stable_for = horizon.limit
     return run
 
 
+class _Horizon:
+    """How far the money per voter may grow (by δ ≥ 0) with the same MES outcome.
+
+    Why: the add-one completion reruns MES with 1 more unit per voter until the outcome
+    changes its verdict; with amounts in cents and a few hundred voters that is thousands
+    of runs that mostly repeat the same outcome. With cost or cardinality satisfaction,
+    while every decision of a run keeps its direction, each amount in it (budgets of the
+    budget classes, payment caps, ρ) is an affine function of δ (money per voter only
+    shifts budgets; payments follow linearly). A run records each decision as an affine
+    g(δ) = g0 + gs·δ whose sign must not change; ``limit`` is the smallest δ at which one
+    could (exclusive), None if none ever can. The outcome is then provably identical for
+    every δ in [0, limit). Exact ties and equalities give limit 0 (no skipping).
+    """
+
+    __slots__ = ("limit",)
+
+    def __init__(self):
+        self.limit = None
+
+    def holds(self, g0, gs) -> None:
+        """A decision g(δ) ≥ 0 (or > 0) taken with g(0) = g0 ≥ 0."""
+        if gs >= 0:
+            return
+        reach = g0 / -gs if g0 > 0 else Q(0)
+        if self.limit is None or reach < self.limit:
+            self.limit = reach
+
+    def equal(self, gs) -> None:
+        """An exact equality (a tie) that must stay one."""
+        if gs != 0:
+            self.limit = Q(0)
+
+
+def _rho_tracked(entries, cost, unit, class_slope):
+    """``_rho`` for one satisfaction value per supporter, plus the slope of ρ in δ.
+
+    Returns (ρ, slope of ρ, cut): the classes before ``cut`` pay all they have, the others
+    the cap ρ·unit. The affine ρ(δ) = ρ + slope·δ keeps this split; it is a lower bound
+    of the true ρ for every δ (Σ w·min(b, ρ·u) ≤ the sum with the split kept), which is
+    all a losing project's comparison needs. The winner's split is checked by
+    ``_keep_split``.
+    """
+    remaining = cost
+    remaining_slope = Q(0)
+    voters = 0
+    for e in entries:
+        voters += e[2]
+    for i, (b, _, w, c) in enumerate(entries):
+        cap = remaining / voters
+        if cap <= b:
+            cap_slope = remaining_slope / voters
+            return cap / unit, cap_slope / unit, i
+        remaining -= w * b
+        remaining_slope -= w * class_slope[c]
+        voters -= w
+    raise AssertionError("ρ requested for an unaffordable project")
+
+
+def _keep_split(entries, cut, cap, cap_slope, class_slope, horizon) -> None:
+    """Record that every class of the winner's supporters keeps its side of the payment
+    cap (poor: pays all it has; rich: pays the cap and keeps the rest)."""
+    for i, (b, _, _, c) in enumerate(entries):
+        gap = b - cap
+        if i >= cut and gap > 0:
+            horizon.holds(gap, class_slope[c] - cap_slope)  # stays richer than the cap
+        elif i < cut and gap < 0:
+            horizon.holds(-gap, cap_slope - class_slope[c])  # stays poorer than the cap
+        else:
+            horizon.limit = Q(0)  # exactly at the cap: any change of money may change the run
+
+
 MARGIN = 2.0**-30
+EXPAND = 8  # groups of up to this many identical ballots are counted in C, repeated
 
 
 def _money(entries):
@@ -221,7 +325,8 @@ def _ratio(entry):
     return (entry[0] / entry[1], entry[3], entry[1])
 
 
-def _pay(p, rho, entries, groups, group_class, class_budget, class_float, unit, sats):
+def _pay(p, rho, entries, groups, group_class, class_budget, class_float, unit, sats,
+         class_slope=None, cap_slope=None):
     """Supporters of p pay min(b, ρ·sat); returns ((payment per voter, voters), ...) by payment.
 
     Each paying class moves to a new class (its new budget); voters left with nothing
@@ -239,6 +344,8 @@ def _pay(p, rho, entries, groups, group_class, class_budget, class_float, unit, 
             moved[key] = len(class_budget)
             class_budget.append(left)
             class_float.append(float(left))
+            if class_slope is not None:
+                class_slope.append(class_slope[c] - cap_slope)
             paid.append((cap, w))
         else:
             moved[key] = 1
@@ -250,9 +357,13 @@ def _pay(p, rho, entries, groups, group_class, class_budget, class_float, unit, 
     else:
         for g, s in zip(groups, sats[p]):
             group_class[g] = moved[(group_class[g], s)]
-    paid.sort(key=_first, reverse=True)
+    return paid  # merged by amount only when explained (merge_payments): most runs are not
+
+
+def merge_payments(paid) -> tuple:
+    """((payment per voter, voters), ...) by decreasing payment, equal payments merged."""
     merged: list = []
-    for pay, w in paid:
+    for pay, w in sorted(paid, key=_first, reverse=True):
         if merged and merged[-1][0] == pay:
             merged[-1][1] += w
         else:
@@ -271,7 +382,7 @@ def mes_outcomes(el: Electorate, run: MesRun) -> dict:
         if p in run.selected:
             info = run.selected[p]
             figures = dict(base, round=info["round"], rho=info["rho"],
-                           payments=tuple({"amount": a, "voters": n} for a, n in info["payments"]))
+                           payments=tuple({"amount": a, "voters": n} for a, n in merge_payments(info["payments"])))
             if unit is not None and info["rho"] > 0:
                 figures["max_payment"] = info["rho"] * unit
                 figures["effective_votes"] = el.cost[p] / (info["rho"] * unit)
