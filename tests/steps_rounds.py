@@ -109,7 +109,8 @@ async def audit_actions(client: httpx.AsyncClient, org_id: int, official: Header
     return [event["action"] for event in response.json()]
 
 
-async def round_in_submission(client: httpx.AsyncClient, slug: str = "city", *, citizens: int = 3) -> dict:
+async def round_in_submission(client: httpx.AsyncClient, slug: str = "city", *, citizens: int = 3,
+                              round_overrides: dict[str, Any] | None = None) -> dict:
     """An organisation with an official, a reviewer and ``citizens`` citizens, and a round (budgets
     north, south, city-wide; criteria CRITERIA) that takes submissions.
 
@@ -118,7 +119,7 @@ async def round_in_submission(client: httpx.AsyncClient, slug: str = "city", *, 
     """
     org_id, official = await create_organisation(client, slug)
     me = await client.get("/api/me", headers=official)
-    created = await create_round(client, org_id, official)
+    created = await create_round(client, org_id, official, **(round_overrides or {}))
     reviewer_id, reviewer = await member_with_roles(client, org_id, official, "reviewer")
     people = []
     for _ in range(citizens):
@@ -129,14 +130,15 @@ async def round_in_submission(client: httpx.AsyncClient, slug: str = "city", *, 
             "reviewer": reviewer, "reviewer_id": reviewer_id, "citizens": people, "budgets": created["budgets"]}
 
 
-async def round_in_review(client: httpx.AsyncClient, slug: str = "city") -> dict:
+async def round_in_review(client: httpx.AsyncClient, slug: str = "city", *,
+                          round_overrides: dict[str, Any] | None = None) -> dict:
     """``round_in_submission`` carried on: the PROPOSALS (authors take turns) plus one more in north
     (20 000) are submitted, then review opens (all of them are in review).
 
     Returns that world plus "proposals": {budget key: [ids in PROPOSALS order]},
     "extra_proposal": id, "requested": {proposal id: amount}.
     """
-    world = await round_in_submission(client, slug)
+    world = await round_in_submission(client, slug, round_overrides=round_overrides)
     org_id, round_id, citizens = world["org_id"], world["round_id"], world["citizens"]
     proposals: dict[str, list[int]] = {key: [] for key in BUDGET_KEYS}
     requested: dict[int, int] = {}
@@ -154,7 +156,8 @@ async def round_in_review(client: httpx.AsyncClient, slug: str = "city") -> dict
 
 
 async def round_in_voting(client: httpx.AsyncClient, slug: str = "city", *,
-                          before_voting: Callable[[dict], Awaitable[None]] | None = None) -> dict:
+                          before_voting: Callable[[dict], Awaitable[None]] | None = None,
+                          round_overrides: dict[str, Any] | None = None) -> dict:
     """``round_in_review`` carried on: every PROPOSALS entry reviewed eligible (one with an adjusted
     cost), the extra north proposal ineligible, then voting opened (the round is frozen).
 
@@ -162,7 +165,7 @@ async def round_in_voting(client: httpx.AsyncClient, slug: str = "city", *,
     eligible counts are not zero. Returns the world of ``round_in_review`` plus
     "costs": {proposal id: final cost on the ballot}, "ineligible": [ids], "frozen_config_hash".
     """
-    world = await round_in_review(client, slug)
+    world = await round_in_review(client, slug, round_overrides=round_overrides)
     org_id, reviewer = world["org_id"], world["reviewer"]
     costs: dict[int, int] = {}
     remaining = {key: list(ids) for key, ids in world["proposals"].items()}

@@ -38,13 +38,17 @@ def ballots_url(world: dict, budget_key: str) -> str:
 
 
 async def cast(client: httpx.AsyncClient, world: dict, headers: dict[str, str], budget_key: str,
-               projects: list[int]) -> httpx.Response:
+               projects: list[int], points: list[int] | None = None) -> httpx.Response:
     """Cast a ballot in one budget of the world's round (raw response, so tests can check refusals)."""
-    return await client.post(ballots_url(world, budget_key), json={"projects": projects}, headers=headers)
+    body: dict = {"projects": projects}
+    if points is not None:
+        body["points"] = points
+    return await client.post(ballots_url(world, budget_key), json=body, headers=headers)
 
 
 async def round_in_voting_with_voters(client: httpx.AsyncClient, slug: str = "city", *,
-                                      before_voting: Callable[[dict], Awaitable[None]] | None = None) -> dict:
+                                      before_voting: Callable[[dict], Awaitable[None]] | None = None,
+                                      round_overrides: dict | None = None) -> dict:
     """``round_in_voting`` with the census (CENSUS_CSV) imported before voting opened and four bound voters.
 
     ``before_voting(world)`` runs after the census import, just before voting opens.
@@ -60,7 +64,7 @@ async def round_in_voting_with_voters(client: httpx.AsyncClient, slug: str = "ci
         if before_voting is not None:
             await before_voting(world)
 
-    world = await round_in_voting(client, slug, before_voting=census)
+    world = await round_in_voting(client, slug, before_voting=census, round_overrides=round_overrides)
     _, fourth = await member_with_roles(client, world["org_id"], world["official"])
     voters = [citizen["headers"] for citizen in world["citizens"]] + [fourth]
     for headers, identifier in zip(voters, VOTER_IDENTIFIERS):

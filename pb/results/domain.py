@@ -12,7 +12,8 @@ from typing import Any, Iterable, Mapping
 
 from pb.core.canonical import canonical_json, sha256_hex
 from pb.tally import Ballot, TallyResult, build_profile, tally
-from pb.voting.domain import instance_for
+from pb.rounds.domain import APPROVAL, ORDINAL, POINTS_FORMATS
+from pb.voting.domain import ENGINE_KIND, instance_for
 
 # Tally options a frozen config may carry; anything else is ignored rather than passed blindly.
 TALLY_OPTIONS = ("satisfaction", "completion", "tie_break", "seed", "stop_at_first_misfit", "threshold")
@@ -48,9 +49,19 @@ def tally_options(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return settings.get("rule") or "greedy", kwargs
 
 
-def approvals(contents: Iterable[str]) -> list[Ballot]:
-    """Stored canonical ballot contents -> the engine's approval ballots."""
-    return [Ballot(tuple(sorted(str(pid) for pid in json.loads(text)["projects"]))) for text in contents]
+def ballots(ballot_format: str, contents: Iterable[str]) -> list[Ballot]:
+    """Stored canonical ballot contents -> the engine's ballots of this budget's format."""
+    out = []
+    for text in contents:
+        content = json.loads(text)
+        ids = tuple(str(pid) for pid in content["projects"])
+        if ballot_format in POINTS_FORMATS:
+            out.append(Ballot(ids, tuple(int(value) for value in content["points"])))
+        elif ballot_format == ORDINAL:
+            out.append(Ballot(ids))
+        else:
+            out.append(Ballot(tuple(sorted(ids))))
+    return out
 
 
 def ballots_digest(receipts: Iterable[str]) -> str:
@@ -62,7 +73,8 @@ def tally_budget(config: Mapping[str, Any], budget: Mapping[str, Any], contents:
                  receipts: list[str]) -> dict[str, Any]:
     """The full, explainable result of one budget as a canonical-JSON-ready document."""
     instance = instance_for(budget)
-    profile = build_profile("approval", approvals(contents))
+    ballot_format = budget.get("ballot_format", APPROVAL)
+    profile = build_profile(ENGINE_KIND[ballot_format], ballots(ballot_format, contents))
     rule, kwargs = tally_options(config)
     outcome = tally(instance, profile, rule, **kwargs)
     return result_document(budget, rule, outcome, votes_per_project(profile, instance.projects), receipts)

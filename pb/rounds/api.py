@@ -12,8 +12,10 @@ from litestar.params import FromPath, JSONBody
 from pb.accounts.domain import AUDITOR, OFFICIAL, REVIEWER, Actor
 from pb.accounts.guards import requires_role
 from pb.rounds import service
-from pb.rounds.domain import BudgetSpec
+from pb.rounds.domain import BALLOT_FORMAT_HELP, BALLOT_FORMATS, FORMAT_SETTINGS, BudgetSpec
+from pb.tally import RULES
 from pb.rounds.schemas import (
+    BallotFormatOut, TallyOptionsOut,
     BallotProjectOut, BudgetIn, BudgetOut, Created, CriterionOut, PhaseChange, RoundCreate, RoundOut,
     RoundSummaryOut, RoundUpdate,
 )
@@ -25,14 +27,15 @@ STAFF_ROUNDS = "/api/orgs/{org_id:int}/staff/rounds"
 
 def _spec(budget: BudgetIn) -> BudgetSpec:
     return BudgetSpec(budget.name, budget.kind, budget.district, budget.amount, budget.ballot_format,
-                      budget.min_projects, budget.max_projects, budget.min_spend_percent)
+                      budget.min_projects, budget.max_projects, budget.min_spend_percent,
+                      budget.points_per_voter, budget.score_min, budget.score_max)
 
 
 def _round_out(view: service.RoundView) -> RoundOut:
     found = view.round
     budgets = [
         BudgetOut(b.id, b.name, b.kind, b.district, b.amount, b.ballot_format, b.min_projects, b.max_projects,
-                  b.min_spend_percent, b.eligible_count,
+                  b.min_spend_percent, b.points_per_voter, b.score_min, b.score_max, b.eligible_count,
                   None if view.ballot is None else [msgspec.convert(p, BallotProjectOut)
                                                     for p in view.ballot.get(b.id, [])])
         for b in view.budgets
@@ -104,6 +107,16 @@ async def frozen_config(org_id: FromPath[int], round_id: FromPath[int]) -> dict[
     return await service.frozen_config(org_id, round_id)
 
 
+@get("/api/orgs/{org_id:int}/staff/tally-options", guards=[requires_role(*STAFF)], tags=["rounds"],
+     summary="Staff: every tally rule with its options, and every ballot format with its settings")
+async def tally_options() -> TallyOptionsOut:
+    return TallyOptionsOut(
+        rules={name: msgspec.to_builtins(info) for name, info in RULES.items()},
+        ballot_formats=[BallotFormatOut(name, BALLOT_FORMAT_HELP[name], list(FORMAT_SETTINGS[name]))
+                        for name in BALLOT_FORMATS],
+    )
+
+
 @get(STAFF_ROUNDS, guards=[requires_role(*STAFF)], tags=["rounds"],
      summary="Staff: every round including drafts")
 async def list_all_rounds(actor: NamedDependency[Actor]) -> list[RoundSummaryOut]:
@@ -118,4 +131,4 @@ async def staff_round(actor: NamedDependency[Actor], round_id: FromPath[int]) ->
 
 
 ROUTES = [create_round, update_round, add_budget, update_budget, move_phase, list_public_rounds, public_round,
-          frozen_config, list_all_rounds, staff_round]
+          frozen_config, list_all_rounds, staff_round, tally_options]

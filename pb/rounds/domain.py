@@ -37,8 +37,19 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 DONE_BY_RESULTS = {(CLOSED, TALLIED): "run the tally", (TALLIED, PUBLISHED): "publish the results"}
 
 DISTRICT, CITYWIDE = "district", "citywide"
-APPROVAL, KNAPSACK = "approval", "knapsack"
-BALLOT_FORMATS = (APPROVAL, KNAPSACK)
+APPROVAL, CHOOSE_ONE, KNAPSACK = "approval", "choose-1", "knapsack"
+CUMULATIVE, SCORING, ORDINAL = "cumulative", "scoring", "ordinal"
+BALLOT_FORMATS = (APPROVAL, CHOOSE_ONE, KNAPSACK, CUMULATIVE, SCORING, ORDINAL)
+POINTS_FORMATS = (CUMULATIVE, SCORING)
+# What a voter does on each ballot format (offered to officials with the rules).
+BALLOT_FORMAT_HELP: Mapping[str, str] = {
+    APPROVAL: "Tick the projects you support (optionally at least min_projects, at most max_projects).",
+    CHOOSE_ONE: "Choose exactly one project.",
+    KNAPSACK: "Tick projects whose total cost fits the budget (optionally spending at least min_spend_percent).",
+    CUMULATIVE: "Share points_per_voter points among projects (at least 1 point for each project listed).",
+    SCORING: "Give each project you list a score from score_min to score_max.",
+    ORDINAL: "Rank projects, most preferred first (optionally at least min_projects, at most max_projects).",
+}
 DEFAULT_RULES: Mapping[str, Mapping[str, Any]] = {"greedy": {"options": {}}}
 
 
@@ -74,6 +85,21 @@ class BudgetSpec:
     min_projects: int | None = None
     max_projects: int | None = None
     min_spend_percent: int | None = None
+    points_per_voter: int | None = None  # cumulative: points each voter shares out
+    score_min: int | None = None  # scoring: lowest score a listed project may get (default 1)
+    score_max: int | None = None  # scoring: highest score
+
+
+# the settings each ballot format takes (anything else set is refused by name)
+FORMAT_SETTINGS: Mapping[str, tuple[str, ...]] = {
+    APPROVAL: ("min_projects", "max_projects"),
+    CHOOSE_ONE: (),
+    KNAPSACK: ("min_spend_percent",),
+    CUMULATIVE: ("points_per_voter", "min_projects", "max_projects"),
+    SCORING: ("score_min", "score_max", "min_projects", "max_projects"),
+    ORDINAL: ("min_projects", "max_projects"),
+}
+_SETTINGS = ("min_projects", "max_projects", "min_spend_percent", "points_per_voter", "score_min", "score_max")
 
 
 def budget_problems(spec: BudgetSpec) -> list[str]:
@@ -87,17 +113,35 @@ def budget_problems(spec: BudgetSpec) -> list[str]:
         problems.append("A city-wide budget has no district.")
     if spec.kind not in (DISTRICT, CITYWIDE):
         problems.append(f"Budget kind must be {DISTRICT!r} or {CITYWIDE!r}.")
-    if spec.ballot_format == APPROVAL:
-        if spec.min_spend_percent is not None:
-            problems.append("min_spend_percent applies to knapsack ballots only.")
-        if spec.min_projects is not None and spec.max_projects is not None and spec.min_projects > spec.max_projects:
-            problems.append("min_projects cannot exceed max_projects.")
-    elif spec.ballot_format == KNAPSACK:
-        if spec.min_projects is not None or spec.max_projects is not None:
-            problems.append("min_projects and max_projects apply to approval ballots only.")
-    else:
+    if spec.ballot_format not in BALLOT_FORMATS:
         problems.append(f"Ballot format must be one of {', '.join(BALLOT_FORMATS)}.")
+        return problems
+    allowed = FORMAT_SETTINGS[spec.ballot_format]
+    for name in _SETTINGS:
+        if getattr(spec, name) is not None and name not in allowed:
+            takers = [f for f, names in FORMAT_SETTINGS.items() if name in names]
+            listed = takers[0] if len(takers) == 1 else f"{', '.join(takers[:-1])} or {takers[-1]}"
+            problems.append(f"{name} applies to {listed} ballots only, not {spec.ballot_format}.")
+    if spec.min_projects is not None and spec.max_projects is not None and spec.min_projects > spec.max_projects:
+        problems.append("min_projects cannot exceed max_projects.")
+    if spec.ballot_format == CUMULATIVE and not spec.points_per_voter:
+        problems.append("A cumulative ballot needs points_per_voter (at least 1).")
+    if spec.ballot_format == SCORING:
+        if not spec.score_max:
+            problems.append("A scoring ballot needs score_max (at least 1).")
+        elif spec.score_min is not None and spec.score_min > spec.score_max:
+            problems.append("score_min cannot exceed score_max.")
     return problems
+
+
+def rule_format_problems(options: Mapping[str, Any], formats: Sequence[str]) -> list[str]:
+    """Tally settings that cannot run on these ballot formats (points need points ballots)."""
+    if options.get("satisfaction") == "points":
+        wrong = sorted({f for f in formats if f not in POINTS_FORMATS})
+        if wrong:
+            return [f"Points satisfaction needs {' or '.join(POINTS_FORMATS)} ballots in every budget; "
+                    f"this round also has {', '.join(wrong)} ballots."]
+    return []
 
 
 def budget_set_problems(specs: Sequence[BudgetSpec]) -> list[str]:
@@ -164,6 +208,9 @@ class FrozenBudget:
     max_projects: int | None
     min_spend_percent: int | None
     projects: list[FrozenProject] = field(default_factory=list)
+    points_per_voter: int | None = None
+    score_min: int | None = None
+    score_max: int | None = None
 
 
 def eligible_count_for(budget: FrozenBudget, counts: Mapping[str, int]) -> int:
@@ -187,7 +234,8 @@ def frozen_config(*, round_id: int, organisation_id: int, title: str, currency: 
             {
                 "id": b.id, "name": b.name, "kind": b.kind, "district": b.district, "amount": b.amount,
                 "ballot_format": b.ballot_format, "min_projects": b.min_projects, "max_projects": b.max_projects,
-                "min_spend_percent": b.min_spend_percent, "eligible_count": eligible_count_for(b, counts),
+                "min_spend_percent": b.min_spend_percent, "points_per_voter": b.points_per_voter,
+                "score_min": b.score_min, "score_max": b.score_max, "eligible_count": eligible_count_for(b, counts),
                 "projects": [
                     {"proposal_id": p.proposal_id, "title": p.title, "cost": p.cost}
                     for p in sorted(b.projects, key=lambda p: p.proposal_id)
@@ -206,6 +254,8 @@ def ballot_problems(budgets: Sequence[FrozenBudget]) -> list[str]:
     """Budgets whose ballot could not be filled in validly with the projects that made it."""
     problems = []
     for budget in budgets:
+        if budget.ballot_format == CHOOSE_ONE and not budget.projects:
+            problems.append(f"Budget {budget.name!r} asks voters to choose one project but none is eligible.")
         if budget.min_projects and len(budget.projects) < budget.min_projects:
             problems.append(f"Budget {budget.name!r} asks voters for at least {budget.min_projects} projects "
                             f"but only {len(budget.projects)} are eligible.")

@@ -54,12 +54,16 @@ class BudgetRow(msgspec.Struct):
     min_projects: int | None
     max_projects: int | None
     min_spend_percent: int | None
+    points_per_voter: int | None
+    score_min: int | None
+    score_max: int | None
     eligible_count: int | None
     granted: int
 
     def spec(self) -> BudgetSpec:
         return BudgetSpec(self.name, self.kind, self.district, self.amount, self.ballot_format,
-                          self.min_projects, self.max_projects, self.min_spend_percent)
+                          self.min_projects, self.max_projects, self.min_spend_percent,
+                          self.points_per_voter, self.score_min, self.score_max)
 
 
 class PublicRound(msgspec.Struct):
@@ -77,7 +81,7 @@ _ROUND_COLUMNS = (
 _BUDGET_COLUMNS = (
     Budget.id, Budget.round.as_alias("round_id"), Budget.name, Budget.kind, Budget.district, Budget.amount,
     Budget.ballot_format, Budget.min_projects, Budget.max_projects, Budget.min_spend_percent,
-    Budget.eligible_count, Budget.granted,
+    Budget.points_per_voter, Budget.score_min, Budget.score_max, Budget.eligible_count, Budget.granted,
 )
 
 
@@ -165,6 +169,7 @@ def _budget_values(spec: BudgetSpec) -> dict[str, Any]:
         "name": spec.name, "kind": spec.kind, "district": spec.district, "amount": spec.amount,
         "ballot_format": spec.ballot_format, "min_projects": spec.min_projects,
         "max_projects": spec.max_projects, "min_spend_percent": spec.min_spend_percent,
+        "points_per_voter": spec.points_per_voter, "score_min": spec.score_min, "score_max": spec.score_max,
     }
 
 

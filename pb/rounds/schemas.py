@@ -14,6 +14,7 @@ When = Annotated[datetime, msgspec.Meta(tz=True)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=1000)]
 Percent = Annotated[int, msgspec.Meta(ge=0, le=100)]
 District = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+Points = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
 
 class CriterionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -27,10 +28,13 @@ class BudgetIn(msgspec.Struct, forbid_unknown_fields=True):
     kind: Literal["district", "citywide"]
     amount: Minor
     district: District | None = None
-    ballot_format: Literal["approval", "knapsack"] = "approval"
+    ballot_format: Literal["approval", "choose-1", "knapsack", "cumulative", "scoring", "ordinal"] = "approval"
     min_projects: Count | None = None
     max_projects: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
     min_spend_percent: Percent | None = None
+    points_per_voter: Points | None = None
+    score_min: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
+    score_max: Points | None = None
 
 
 class RoundCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -90,6 +94,9 @@ class BudgetOut(msgspec.Struct):
     min_projects: int | None
     max_projects: int | None
     min_spend_percent: int | None
+    points_per_voter: int | None
+    score_min: int | None
+    score_max: int | None
     eligible_count: int | None
     ballot: list[BallotProjectOut] | None  # the frozen ballot once voting opened
 
@@ -122,3 +129,14 @@ class RoundSummaryOut(msgspec.Struct):
 
 class Created(msgspec.Struct):
     id: int
+
+
+class BallotFormatOut(msgspec.Struct):
+    format: str
+    description: str
+    settings: list[str]  # the budget fields this format takes
+
+
+class TallyOptionsOut(msgspec.Struct):
+    rules: dict[str, Any]  # rule -> title, description, options (allowed values or a description)
+    ballot_formats: list[BallotFormatOut]

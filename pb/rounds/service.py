@@ -79,6 +79,8 @@ async def create_round(actor: Actor, values: dict[str, Any], budgets: Sequence[B
     """An official opens a draft round with its settings and budgets."""
     _check_settings(values)
     _check_budgets(budgets)
+    _check(domain.rule_format_problems(values["tally_options"], [b.ballot_format for b in budgets]),
+           "bad_tally_rule")
     organisation = await accounts_repo.organisation(actor.organisation_id)
     if organisation is None:
         raise NotFound("No such organisation.")
@@ -105,6 +107,9 @@ async def update_round(actor: Actor, round_id: int, changes: dict[str, Any]) -> 
         current = {"tally_rule": found.tally_rule, "tally_options": found.options, "criteria": found.criteria_list,
                    **{name: getattr(found, name) for name in DATE_FIELDS}}
         _check_settings({**current, **changes})
+        _check(domain.rule_format_problems({**current, **changes}["tally_options"],
+                                           [b.ballot_format for b in await repo.list_budgets(found.id)]),
+               "bad_tally_rule")
         if not await repo.update_round(found.id, _stored(changes)):
             raise Conflict("The round was frozen meanwhile.", code="round_frozen")
         await audit.record(actor.organisation_id, actor.pseudonym, "round.updated", f"round:{found.id}",
@@ -117,7 +122,9 @@ async def add_budget(actor: Actor, round_id: int, spec: BudgetSpec) -> int:
         if found.phase not in (DRAFT, SUBMISSION):
             raise Conflict(f"Budgets can be added only in the draft or submission phase, not {found.phase!r}.",
                            code="round_frozen" if domain.is_frozen(found.phase) else "wrong_phase")
-        _check_budgets([*(b.spec() for b in await repo.list_budgets(found.id)), spec])
+        specs = [*(b.spec() for b in await repo.list_budgets(found.id)), spec]
+        _check_budgets(specs)
+        _check(domain.rule_format_problems(found.options, [s.ballot_format for s in specs]), "bad_tally_rule")
         budget_id = await repo.insert_budget(found.id, spec)
         await audit.record(actor.organisation_id, actor.pseudonym, "round.budget_added", f"budget:{budget_id}",
                            {"round": found.id, "amount": spec.amount, "kind": spec.kind})
@@ -131,7 +138,9 @@ async def update_budget(actor: Actor, round_id: int, budget_id: int, spec: Budge
         if budget_id not in {b.id for b in budgets}:
             raise NotFound("No such budget in this round.")
         _refuse_if_frozen(found, "budgets")
-        _check_budgets([spec if b.id == budget_id else b.spec() for b in budgets])
+        specs = [spec if b.id == budget_id else b.spec() for b in budgets]
+        _check_budgets(specs)
+        _check(domain.rule_format_problems(found.options, [s.ballot_format for s in specs]), "bad_tally_rule")
         if not await repo.update_budget(found.id, budget_id, spec):
             raise Conflict("The round was frozen meanwhile.", code="round_frozen")
         await audit.record(actor.organisation_id, actor.pseudonym, "round.budget_updated", f"budget:{budget_id}",
@@ -172,10 +181,12 @@ async def _freeze(actor: Actor, found: RoundRow) -> str:
     budgets = [
         FrozenBudget(b.id, b.name, b.kind, b.district, b.amount, b.ballot_format, b.min_projects, b.max_projects,
                      b.min_spend_percent,
-                     [FrozenProject(p.proposal_id, p.title, p.cost) for p in projects if p.budget_id == b.id])
+                     [FrozenProject(p.proposal_id, p.title, p.cost) for p in projects if p.budget_id == b.id],
+                     points_per_voter=b.points_per_voter, score_min=b.score_min, score_max=b.score_max)
         for b in await repo.list_budgets(found.id)
     ]
-    problems = domain.ballot_problems(budgets)
+    problems = domain.ballot_problems(budgets) + domain.rule_format_problems(
+        found.options, [b.ballot_format for b in budgets])
     if problems:
         raise Conflict(" ".join(problems), code="ballot_not_votable", extra={"problems": problems})
     counts = await voting_repo.eligible_counts(found.organisation_id)

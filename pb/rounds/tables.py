@@ -34,9 +34,12 @@ class Budget(Table):
     kind = Varchar(length=20)  # "district" or "citywide"
     district = Varchar(length=80, null=True, default=None)  # census district code; None for city-wide
     amount = BigInt()  # minor units
-    ballot_format = Varchar(length=20, default="approval")  # "approval" | "knapsack"
+    ballot_format = Varchar(length=20, default="approval")  # see pb.rounds.domain.BALLOT_FORMATS
     min_projects = Integer(null=True, default=None)
     max_projects = Integer(null=True, default=None)
     min_spend_percent = Integer(null=True, default=None)  # knapsack: minimum share of the budget
+    points_per_voter = Integer(null=True, default=None)  # cumulative: points each voter shares out
+    score_min = Integer(null=True, default=None)  # scoring: lowest score of a listed project
+    score_max = Integer(null=True, default=None)  # scoring: highest score
     eligible_count = Integer(null=True, default=None)  # census commitment at voting open
     granted = BigInt(default=0)  # sum of grant amounts; never above ``amount`` (conditional UPDATE)

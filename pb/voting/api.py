@@ -63,10 +63,12 @@ async def my_budgets(request: Request, actor: NamedDependency[Actor], round_id: 
       description="Refusals: 403 not_in_census (no bound census entry), 403 not_eligible_for_budget (another "
                   "district's budget), 409 not_voting, 409 already_voted, 422 with the broken constraint: "
                   "too_many_projects, too_few_projects, over_budget, below_minimum_spend, unknown_project, "
-                  "duplicate_project.")
+                  "duplicate_project, malformed_points, too_many_points, points_per_project_exceeded, "
+                  "points_below_minimum. Ranked (ordinal) ballots list projects most preferred first; "
+                  "cumulative and scoring ballots send ``points``, one per listed project, in the same order.")
 async def cast_ballot(request: Request, actor: NamedDependency[Actor], round_id: FromPath[int],
                       budget_id: FromPath[int], data: JSONBody[CastBallot]) -> CastOut:
-    cast = await service.cast_ballot(actor, _census_key(request), round_id, budget_id, data.projects)
+    cast = await service.cast_ballot(actor, _census_key(request), round_id, budget_id, data.projects, data.points)
     return CastOut(cast.receipt, cast.content)
 
 

@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from pb.core.canonical import canonical_json, sha256_hex
+from pb.rounds.domain import (  # the ballot formats a frozen config may name
+    APPROVAL, BALLOT_FORMATS, CHOOSE_ONE, CUMULATIVE, KNAPSACK, ORDINAL, POINTS_FORMATS, SCORING,
+)
 from pb.tally import Ballot, BallotError, Instance, Project, validate_ballot
 
 MAX_IDENTIFIER_LENGTH = 200
 MAX_DISTRICT_LENGTH = 80
 CENSUS_COLUMNS = ("identifier", "district")
 
-APPROVAL, KNAPSACK = "approval", "knapsack"
-BALLOT_FORMATS = (APPROVAL, KNAPSACK)
 CITYWIDE = "citywide"
 
 VOTING = "voting"
@@ -178,11 +179,20 @@ def minimum_spend(amount: int, percent: int) -> int:
     return -(-amount * percent // 100)
 
 
+# ballot format of a round -> the tally engine's ballot kind (a knapsack ballot is an approval ballot)
+ENGINE_KIND: Mapping[str, str] = {
+    APPROVAL: "approval", CHOOSE_ONE: "choose-1", KNAPSACK: "approval",
+    CUMULATIVE: "cumulative", SCORING: "scoring", ORDINAL: "ordinal",
+}
+
+
 def ballot_limits(budget: Mapping[str, Any]) -> dict[str, int]:
     """The frozen budget's ballot rules in the tally engine's vocabulary.
 
     A ballot lists at least one project unless the round set another minimum; knapsack ballots
-    must fit the budget and reach the optional minimum spend.
+    must fit the budget and reach the optional minimum spend; a cumulative ballot gives every
+    listed project at least one point and shares at most ``points_per_voter``; a scoring ballot
+    gives every listed project a score from ``score_min`` (default 1) to ``score_max``.
     """
     ballot_format = budget.get("ballot_format", APPROVAL)
     if ballot_format not in BALLOT_FORMATS:
@@ -196,28 +206,67 @@ def ballot_limits(budget: Mapping[str, Any]) -> dict[str, int]:
         limits["max_sum_cost"] = int(budget["amount"])
         if budget.get("min_spend_percent"):
             limits["min_sum_cost"] = minimum_spend(int(budget["amount"]), int(budget["min_spend_percent"]))
+    elif ballot_format == CUMULATIVE:
+        limits["min_points"] = 1
+        limits["max_sum_points"] = int(budget["points_per_voter"])
+    elif ballot_format == SCORING:
+        limits["min_points"] = int(budget["score_min"]) if budget.get("score_min") is not None else 1
+        limits["max_points"] = int(budget["score_max"])
     return limits
 
 
-def check_ballot(budget: Mapping[str, Any], project_ids: Sequence[int]) -> None:
+def ballot_of(budget: Mapping[str, Any], project_ids: Sequence[int], points: Sequence[int] | None) -> Ballot:
+    """The engine's ballot for what a voter sent: a set, a ranking (in the order sent), or
+    projects with their points (ordered by project id, so equal ballots look equal)."""
+    ballot_format = budget.get("ballot_format", APPROVAL)
+    items = tuple(str(pid) for pid in project_ids)
+    if ballot_format in POINTS_FORMATS:
+        if points is None or len(points) != len(items):
+            raise BallotError("malformed_points", "give exactly one points value per listed project, "
+                                                  "in the same order as the projects")
+        pairs = sorted(zip(project_ids, points))
+        return Ballot(tuple(str(pid) for pid, _ in pairs), tuple(int(value) for _, value in pairs))
+    if points is not None:
+        raise BallotError("malformed_points", f"{ballot_format} ballots carry no points")
+    return Ballot(items)
+
+
+def check_ballot(budget: Mapping[str, Any], project_ids: Sequence[int], points: Sequence[int] | None = None) -> None:
     """Raise ``BallotError`` (with a ``constraint`` code) if the ballot breaks a frozen rule."""
-    ballot = Ballot(tuple(str(pid) for pid in project_ids))
-    validate_ballot(ballot, "approval", instance_for(budget), ballot_limits(budget))
+    ballot = ballot_of(budget, project_ids, points)
+    validate_ballot(ballot, ENGINE_KIND[budget.get("ballot_format", APPROVAL)], instance_for(budget),
+                    ballot_limits(budget))
 
 
 # --- ballot content and receipts ----------------------------------------------------------------
 
 
 def ballot_content(round_id: int, budget_id: int, project_ids: Sequence[int], config_hash: str,
-                   nonce: str | None = None) -> dict[str, Any]:
-    """The canonical ballot: what was chosen, under which frozen config, plus a random nonce."""
-    return {
+                   nonce: str | None = None, *, ballot_format: str = APPROVAL,
+                   points: Sequence[int] | None = None) -> dict[str, Any]:
+    """The canonical ballot: what was chosen, under which frozen config, plus a random nonce.
+
+    Sets are stored sorted; a ranking in its order (most preferred first); points ballots
+    sorted by project with ``points`` alongside.
+    """
+    if ballot_format == ORDINAL:
+        chosen = [int(pid) for pid in project_ids]
+    elif ballot_format in POINTS_FORMATS and points is not None:
+        pairs = sorted(zip((int(pid) for pid in project_ids), (int(value) for value in points)))
+        chosen = [pid for pid, _ in pairs]
+        points = [value for _, value in pairs]
+    else:
+        chosen = sorted(int(pid) for pid in project_ids)
+    content = {
         "round_id": round_id,
         "budget_id": budget_id,
-        "projects": sorted(int(pid) for pid in project_ids),
+        "projects": chosen,
         "config_hash": config_hash,
         "nonce": nonce or secrets.token_hex(NONCE_BYTES),
     }
+    if ballot_format in POINTS_FORMATS:
+        content["points"] = list(points or ())
+    return content
 
 
 def receipt_of(content_json: str) -> str:

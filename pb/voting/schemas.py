@@ -15,8 +15,12 @@ class BindCensus(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class CastBallot(msgspec.Struct, forbid_unknown_fields=True):
-    # A list, not a set: a repeated project is refused by name (duplicate_project), not merged.
+    # A list, not a set: a repeated project is refused by name (duplicate_project), not merged;
+    # on a ranked ballot the order is the ranking, most preferred first.
     projects: Annotated[list[ProposalId], msgspec.Meta(max_length=1000)]
+    # cumulative and scoring ballots: one whole number per listed project, in the same order
+    points: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]], msgspec.Meta(max_length=1000)] \
+        | None = None
 
 
 class CensusImportOut(msgspec.Struct):

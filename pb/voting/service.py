@@ -133,7 +133,7 @@ def _already_voted() -> Conflict:
 
 
 async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id: int,
-                      project_ids: list[int]) -> CastReceipt:
+                      project_ids: list[int], points: list[int] | None = None) -> CastReceipt:
     """Record who voted (nullifier) and what was voted (ballot) in one transaction.
 
     The unique index on (round, budget, nullifier) is the guarantee against double voting: of
@@ -146,14 +146,15 @@ async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id:
         raise Forbidden("You may vote only in your own district's budget and in city-wide budgets.",
                         code="not_eligible_for_budget")
     try:
-        domain.check_ballot(budget, project_ids)
+        domain.check_ballot(budget, project_ids, points)
     except BallotError as error:
         raise Invalid(f"Invalid ballot: {error.message}.", code=error.constraint) from error
     voter = domain.nullifier(census_key, round_id, entry.id)
     if await repo.has_participated(round_id, budget_id, voter):
         raise _already_voted()
     content = domain.encode_content(domain.ballot_content(
-        round_id, budget_id, project_ids, sha256_hex(canonical_json(dict(config)))))
+        round_id, budget_id, project_ids, sha256_hex(canonical_json(dict(config))),
+        ballot_format=budget.get("ballot_format", domain.APPROVAL), points=points))
     receipt = domain.receipt_of(content)
     try:
         async with write_transaction():

@@ -71,9 +71,23 @@ def test_budget_rules_name_each_problem():
     assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "approval", 3, 2)) == [
         "min_projects cannot exceed max_projects."]
     assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "approval", min_spend_percent=5)) == [
-        "min_spend_percent applies to knapsack ballots only."]
+        "min_spend_percent applies to knapsack ballots only, not approval."]
     assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "knapsack", max_projects=2)) == [
-        "min_projects and max_projects apply to approval ballots only."]
+        "max_projects applies to approval, cumulative, scoring or ordinal ballots only, not knapsack."]
+    assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "choose-1", min_projects=1)) == [
+        "min_projects applies to approval, cumulative, scoring or ordinal ballots only, not choose-1."]
+    assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "cumulative")) == [
+        "A cumulative ballot needs points_per_voter (at least 1)."]
+    assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "scoring", score_min=3, score_max=2)) == [
+        "score_min cannot exceed score_max."]
+    assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "scoring")) == [
+        "A scoring ballot needs score_max (at least 1)."]
+    assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "ordinal", points_per_voter=5)) == [
+        "points_per_voter applies to cumulative ballots only, not ordinal."]
+    assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "cumulative", points_per_voter=10,
+                                             max_projects=3)) == []
+    assert domain.budget_problems(BudgetSpec("N", "district", "n", 10, "ranked")) == [
+        "Ballot format must be one of approval, choose-1, knapsack, cumulative, scoring, ordinal."]
     assert domain.budget_problems(BudgetSpec("N", "district", "n", 0)) == [
         "The budget amount must be positive (minor units)."]
 

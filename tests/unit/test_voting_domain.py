@@ -72,44 +72,89 @@ def budgets(draw):
     ballot_format = draw(st.sampled_from(domain.BALLOT_FORMATS))
     budget = {"id": 1, "name": "b", "kind": "district", "district": "north", "amount": amount,
               "ballot_format": ballot_format, "min_projects": None, "max_projects": None, "min_spend_percent": None,
+              "points_per_voter": None, "score_min": None, "score_max": None,
               "projects": [{"proposal_id": 10 + n, "title": f"p{n}", "cost": c} for n, c in enumerate(costs)]}
-    if ballot_format == domain.APPROVAL:
+    if ballot_format in (domain.APPROVAL, domain.ORDINAL, domain.CUMULATIVE, domain.SCORING):
         budget["min_projects"] = draw(st.none() | st.integers(0, 3))
         budget["max_projects"] = draw(st.none() | st.integers(1, 4))
-    else:
+    if ballot_format == domain.KNAPSACK:
         budget["min_spend_percent"] = draw(st.none() | st.integers(1, 100))
+    if ballot_format == domain.CUMULATIVE:
+        budget["points_per_voter"] = draw(st.integers(1, 12))
+    if ballot_format == domain.SCORING:
+        budget["score_max"] = draw(st.integers(1, 5))
+        budget["score_min"] = draw(st.none() | st.integers(0, budget["score_max"]))
     return budget
 
 
-def _oracle(budget: dict, chosen: list[int]) -> bool:
+def _oracle(budget: dict, chosen: list[int], points: list[int] | None) -> bool:
     """The ballot rules written out naively, to check the engine-backed validation against."""
     costs = {p["proposal_id"]: p["cost"] for p in budget["projects"]}
+    ballot_format = budget["ballot_format"]
+    if ballot_format in domain.POINTS_FORMATS:
+        if points is None or len(points) != len(chosen):
+            return False
+    elif points is not None:
+        return False
     if len(set(chosen)) != len(chosen) or any(pid not in costs for pid in chosen):
+        return False
+    if ballot_format == domain.CHOOSE_ONE and len(chosen) != 1:
         return False
     minimum = 1 if budget["min_projects"] is None else budget["min_projects"]
     if len(chosen) < minimum or (budget["max_projects"] is not None and len(chosen) > budget["max_projects"]):
         return False
     total = sum(costs[pid] for pid in chosen)
-    if budget["ballot_format"] == domain.KNAPSACK:
+    if ballot_format == domain.KNAPSACK:
         if total > budget["amount"]:
             return False
         if budget["min_spend_percent"] and total * 100 < budget["amount"] * budget["min_spend_percent"]:
             return False
+    if ballot_format == domain.CUMULATIVE:
+        if any(value < 1 for value in points) or sum(points) > budget["points_per_voter"]:
+            return False
+    if ballot_format == domain.SCORING:
+        low = 1 if budget["score_min"] is None else budget["score_min"]
+        if any(value < low or value > budget["score_max"] for value in points):
+            return False
     return True
 
 
-@settings(max_examples=150)
-@given(budgets(), st.lists(st.integers(8, 17), max_size=6))
-def test_ballot_validation_matches_the_rules_and_names_a_known_constraint(budget, chosen):
-    """Invariant: a ballot is accepted exactly when it keeps every frozen rule; a refusal names one."""
+KNOWN_CONSTRAINTS = {
+    "too_many_projects", "too_few_projects", "over_budget", "below_minimum_spend", "unknown_project",
+    "duplicate_project", "malformed_points", "too_many_points", "points_per_project_exceeded",
+    "points_below_minimum",
+}
+
+
+@settings(max_examples=300)
+@given(budgets(), st.lists(st.integers(8, 17), max_size=6), st.none() | st.lists(st.integers(0, 6), max_size=6))
+def test_ballot_validation_matches_the_rules_and_names_a_known_constraint(budget, chosen, points):
+    """Invariant: on every ballot format, a ballot is accepted exactly when it keeps every frozen
+    rule; a refusal names one known constraint."""
     try:
-        domain.check_ballot(budget, chosen)
+        domain.check_ballot(budget, chosen, points)
         accepted = True
     except BallotError as error:
         accepted = False
-        assert error.constraint in {"too_many_projects", "too_few_projects", "over_budget", "below_minimum_spend",
-                                    "unknown_project", "duplicate_project"}
-    assert accepted == _oracle(budget, chosen)
+        assert error.constraint in KNOWN_CONSTRAINTS
+    assert accepted == _oracle(budget, chosen, points)
+
+
+@given(budgets(), st.lists(st.integers(10, 15), max_size=6, unique=True), st.lists(st.integers(1, 6), max_size=6))
+def test_stored_content_keeps_what_the_format_means(budget, chosen, points):
+    """Invariant: sets are stored sorted, rankings in their order, points paired with their
+    project (sorted by project), whatever order the voter sent them in."""
+    points = points[: len(chosen)] + [1] * (len(chosen) - len(points))
+    ballot_format = budget["ballot_format"]
+    content = domain.ballot_content(1, 1, chosen, "h", "n", ballot_format=ballot_format,
+                                    points=points if ballot_format in domain.POINTS_FORMATS else None)
+    if ballot_format == domain.ORDINAL:
+        assert content["projects"] == chosen
+    elif ballot_format in domain.POINTS_FORMATS:
+        assert content["projects"] == sorted(chosen)
+        assert dict(zip(content["projects"], content["points"])) == dict(zip(chosen, points))
+    else:
+        assert content["projects"] == sorted(chosen) and "points" not in content
 
 
 def test_citywide_budgets_are_open_to_every_district():
