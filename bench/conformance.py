@@ -19,6 +19,7 @@ Usage::
     python bench/conformance.py --files A.pb B.pb --rules greedy_cost,mes_cost
     python bench/conformance.py --max-voters 20000 --timeout 60 --out results.jsonl
     python bench/conformance.py --resume results.jsonl ...   # skip (file, rule) pairs already there
+    python bench/conformance.py --reference bench/reference/pabutools-1.2.3.jsonl.gz   # ours only, minutes
 
 Prints a table of identical / different / skipped counts per rule and every
 mismatch; exit status 1 if any rule differs (or errors), else 0.
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import json
 import multiprocessing
 import os
@@ -359,6 +361,10 @@ def main(argv: list[str] | None = None) -> int:
         help="JSONL of an earlier run: reuse its recorded pabutools winners instead of calling pabutools "
         "(re-checks our engine after a change in seconds); may be given more than once",
     )
+    parser.add_argument(
+        "--reference-only", action="store_true",
+        help="with --reference: compare only the (file, rule) pairs it has, never call pabutools",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-file progress on stderr")
     args = parser.parse_args(argv)
 
@@ -385,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
                     done.add((record["file"], record["rule"]))
     reference: dict[str, dict[str, dict]] = {}
     for reference_path in args.reference or ():
-        with open(reference_path, encoding="utf-8") as handle:
+        opener = gzip.open if reference_path.suffix == ".gz" else open
+        with opener(reference_path, "rt", encoding="utf-8") as handle:
             for line in handle:
                 record = json.loads(line) if line.strip() else None
                 if record and record.get("status") in ("identical", "different"):
@@ -398,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     jobs = []
     for path in files:
         todo = [rule for rule in rules if (path.name, rule) not in done]
+        if args.reference_only:
+            todo = [rule for rule in todo if rule in reference.get(path.name, {})]
         if todo:
             jobs.append((str(path), todo, args.timeout, args.slow_timeout, reference.get(path.name, {})))
 

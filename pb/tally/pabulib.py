@@ -34,11 +34,12 @@ import csv
 import gc
 import io
 import os
+import re
+from bisect import bisect_right
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from fractions import Fraction
-from itertools import chain, islice, repeat
-import re
+from itertools import accumulate, chain, compress, count, islice, repeat
 from operator import eq, itemgetter
 from typing import Iterable, Mapping, Sequence, Union
 
@@ -578,8 +579,11 @@ def _group_plain_sets(counts: Counter, projects) -> tuple | None:
     if not set(projects).issuperset(chain.from_iterable(ordered)):
         return None
     flat = list(chain.from_iterable(chain.from_iterable(zip(ordered, repeat(_SEPARATOR)))))
-    if any(map(eq, flat, islice(flat, 1, None))):
-        ordered = list(map(tuple, map(sorted, map(set, ordered))))  # an id listed twice counts once
+    twice = list(compress(count(), map(eq, flat, islice(flat, 1, None))))  # flat positions of repeats
+    if twice:  # an id listed twice counts once: fix just those ballots
+        ends = list(accumulate(map((1).__add__, map(len, ordered))))  # each ballot and its separator
+        for index in sorted({bisect_right(ends, position) for position in twice}):
+            ordered[index] = tuple(sorted(set(ordered[index])))
     keys = list(map(",".join, ordered))
     count_list = list(counts.values())
     position = dict(zip(keys, range(len(keys))))  # a key's last position
