@@ -29,16 +29,19 @@ def _child(function: Callable[..., Any], args: tuple, cpu_limit: float, conn) ->
 
 
 def run_forked(
-    function: Callable[..., Any], args: tuple, timeout: float, wall_cap: float | None = None
+    function: Callable[..., Any], args: tuple, timeout: float, wall_cap: float | None = None,
+    fresh: bool = False,
 ) -> tuple[str, Any, float]:
     """Run ``function(*args)`` in a forked child (arguments are inherited, not pickled;
-    the value sent back must pickle).
+    the value sent back must pickle), or with ``fresh`` in a new interpreter.
 
     Returns (status, value or message, CPU seconds) with status "ok", "error" or
     "timeout": the child is stopped after ``timeout`` CPU seconds, or after
     ``wall_cap`` wall seconds (default 20 x timeout).
     """
-    ctx = multiprocessing.get_context("fork")
+    # fresh: a new interpreter ("spawn"; ``function`` must be importable, ``args`` picklable), so
+    # the call pays neither copy-on-write faults on the parent's heap nor collections of it
+    ctx = multiprocessing.get_context("spawn" if fresh else "fork")
     parent_conn, child_conn = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(function, args, timeout, child_conn))
     started = time.perf_counter()

@@ -310,7 +310,7 @@ def summarise(records: list[dict], rules: list[str], out=sys.stdout) -> int:
     statuses = ("identical", "different", "timeout", "error")
     counts = {rule: {status: 0 for status in statuses} for rule in rules}
     for record in records:
-        if record["rule"] in counts:
+        if record["rule"] in counts and record["status"] in statuses:
             counts[record["rule"]][record["status"]] += 1
     out.write(f"\n{'rule':<26} {'compared':>8} {'identical':>9} {'different':>9} {'timeout':>8} {'error':>6}\n")
     for rule in rules:
@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         with opener(reference_path, "rt", encoding="utf-8") as handle:
             for line in handle:
                 record = json.loads(line) if line.strip() else None
-                if record and record.get("status") in ("identical", "different"):
+                if record and record.get("status") in ("identical", "different", "reference"):
                     winners = record.get("pabutools")  # absent in records of older runs
                     if winners is not None:
                         reference.setdefault(record["file"], {})[record["rule"]] = {
