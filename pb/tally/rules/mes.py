@@ -15,13 +15,17 @@ distinct classes of a project's supporters (few) instead of its voters (many).
 ρ of a project never decreases (money only shrinks), so the previous ρ is a
 lower bound and only projects whose bound beats the best ρ so far are
 re-evaluated each round (the "lazy ρ" of equalshares.net).
+
+Completions rerun MES with more money per voter; ``mes_run(..., stability=True)``
+also reports for how much more money the outcome provably stays the same
+(``_Horizon``), so those reruns can be skipped (pb.tally.completion).
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
-from itertools import chain, repeat
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from operator import itemgetter
 
 from pb.tally.numbers import Q, to_q
