@@ -91,17 +91,21 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     rows = []
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(args.workers) as pool:
-        for number, row in enumerate(pool.imap_unordered(sweep_file, [(str(f), rules) for f in files]), 1):
-            rows.append(row)
-            if number % 100 == 0:
-                sys.stderr.write(f"[{number}/{len(files)} {time.perf_counter() - started:.0f}s]\n")
-                sys.stderr.flush()
+    out = open(args.out, "w", encoding="utf-8") if args.out else None
+    try:
+        with ctx.Pool(args.workers) as pool:
+            for number, row in enumerate(pool.imap_unordered(sweep_file, [(str(f), rules) for f in files]), 1):
+                rows.append(row)
+                if out:  # as it comes: a stopped sweep keeps what it measured
+                    out.write(json.dumps(row) + "\n")
+                    out.flush()
+                if number % 25 == 0:
+                    sys.stderr.write(f"[{number}/{len(files)} {time.perf_counter() - started:.0f}s]\n")
+                    sys.stderr.flush()
+    finally:
+        if out:
+            out.close()
     wall = time.perf_counter() - started
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row) + "\n")
 
     cpu = sum(row.get("parse", 0) + sum(row["times"].values()) for row in rows)
     print(f"{len(files)} files, {args.workers} workers, wall time {wall:.1f} s, CPU time of the work {cpu:.1f} s")

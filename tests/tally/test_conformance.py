@@ -11,7 +11,9 @@ a missing folder fails the test.
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
+import json
 import multiprocessing
 import sys
 from pathlib import Path
@@ -97,3 +99,29 @@ def test_same_outcomes_as_pabutools(records, name):
     kind = file_records[0]["kind"]
     expected_rules = 11 if kind == "cumulative" else 9
     assert len(file_records) == expected_rules
+
+
+REFERENCE = REPO / "bench" / "reference" / "pabutools-1.2.3.jsonl.gz"
+
+
+def test_same_outcomes_as_recorded_pabutools_on_every_20th_file():
+    """Beyond the live sample: pabutools 1.2.3's outcomes, recorded once on this kind of
+    machine for every shared file it finished (bench/README.md), against our engine now,
+    on every 20th file by name and every rule recorded for it."""
+    conformance = _conformance_module()
+    reference: dict[str, dict[str, dict]] = {}
+    with gzip.open(REFERENCE, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            if record["status"] == "reference":
+                reference.setdefault(record["file"], {})[record["rule"]] = {
+                    "winners": record["pabutools"], "seconds": record["pabutools_s"]}
+    names = sorted(reference)[::20]
+    assert len(names) >= 55
+    compared = 0
+    for name in names:
+        rules = sorted(reference[name])
+        for record in conformance.check_file(str(SHARED / name), rules, 60.0, None, reference[name]):
+            assert record["status"] == "identical", record
+            compared += 1
+    assert compared >= 55 * 8
