@@ -3,9 +3,10 @@
 Entry point: ``tally(instance, profile, rule, ...)``. Rules: greedy utilitarian,
 Method of Equal Shares (with completions), sequential Phragmén, maximum
 utilitarian welfare. Conformant with pabutools 1.2.3 under the default
-lexicographic tie-breaking; exact rational arithmetic throughout; results do not
-depend on the order of ballots or projects. Standard library only (gmpy2 is used
-as an accelerator when installed). No I/O.
+lexicographic tie-breaking; exact rational arithmetic for every decision; results
+do not depend on the order of ballots or projects. Standard library plus gmpy2
+(exact rationals, optional) and numpy (the float screening of MES completion
+reruns, whose every close call is decided exactly). No I/O.
 """
 
 from __future__ import annotations

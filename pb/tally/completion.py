@@ -19,9 +19,13 @@ import math
 from fractions import Fraction
 
 from pb.tally.rules.mes import MesRun, mes_run
+from pb.tally.rules.mes_fast import fast_run
 from pb.tally.satisfaction import Electorate
 
 COMPLETIONS = ("none", "add1", "add1_greedy", "budget_increase")
+# after a tracked run that allows no skip, this many fast runs before the next tracked
+# one, then four times as many each time (a tracked run costs about as much as eight fast)
+FIRST_BACKOFF = 8
 
 
 def _fits_one_more(el: Electorate, winners: list[int], spent, among) -> bool:
@@ -70,14 +74,18 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
 
     Runs whose outcome is provably the same as the one before are skipped, not run: a
     tracked run says for how much more money per voter its outcome stays the same
-    (``MesRun.stable_for``). Tracking costs about a third more per run, so after a run
-    that allows no skip the next ones are plain, with exponential back-off.
-    ``skip=False`` runs every step (the reference the skipping is tested against).
+    (``MesRun.stable_for``). A tracked run is exact and costs several fast runs
+    (``mes_fast``), so after a run that allows no skip the next ones are fast, with
+    exponential back-off. The run returned is always an exact ``mes_run`` (it carries
+    the explanations), and a fast run it replaces must have the same winners.
+    ``skip=False`` runs every step exactly (the reference the fast path and the skipping
+    are tested against).
     """
+    run_once = _exact_or_fast(el, skip)
     track_possible = skip and el.unit_sat is not None
     previous: MesRun | None = None
     previous_at = None  # per-voter money of an outcome equal to the last one, not yet run
-    plain_left, backoff = 0, 1
+    plain_left, backoff = 0, FIRST_BACKOFF
     k = 0
     iterations = 0
     while True:
@@ -86,23 +94,23 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
         if not track:
             plain_left = max(0, plain_left - 1)
         per_voter = start + k * increment
-        run = mes_run(el, per_voter, stability=track)
+        run = mes_run(el, per_voter, stability=True) if track else run_once(per_voter)
         if run.spent > el.budget:
             if previous is None and previous_at is not None:
                 previous = mes_run(el, previous_at)
-            return (previous if previous is not None else empty_run(el)), iterations
+            return (_exact(el, previous) if previous is not None else empty_run(el)), iterations
         candidates = run.candidates if among is None else among
         if not _fits_one_more(el, run.winners, run.spent, candidates):
-            return run, iterations
+            return _exact(el, run), iterations
         if max_steps is not None and k >= max_steps:
-            return run, iterations
+            return _exact(el, run), iterations
         same = 0  # further steps with provably the same outcome
         if track and run.stable_for is not None:
             same = max(0, math.ceil(Fraction(run.stable_for) / increment) - 1)
             if max_steps is not None:
                 same = min(same, max_steps - k)
         if same:
-            backoff = 1
+            backoff = FIRST_BACKOFF
             k += same
             iterations += same
             previous, previous_at = None, start + k * increment
@@ -110,9 +118,28 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
                 return mes_run(el, previous_at), iterations
         else:
             if track:
-                plain_left, backoff = backoff, backoff * 2
+                plain_left, backoff = backoff, backoff * 4
             previous, previous_at = run, None
         k += 1
+
+
+def _exact_or_fast(el: Electorate, fast: bool):
+    """The MES run used for the steps: the float-screened one where it applies (one
+    satisfaction value per project), else the exact one."""
+    if fast and el.unit_sat is not None:
+        return lambda per_voter: fast_run(el, per_voter)
+    return lambda per_voter: mes_run(el, per_voter)
+
+
+def _exact(el: Electorate, run: MesRun) -> MesRun:
+    """The exact run (with explanations) for a run taken from the fast path."""
+    if run.exact:
+        return run
+    exact = mes_run(el, run.per_voter)
+    if exact.winners != run.winners:
+        raise AssertionError(f"fast MES disagrees with exact MES at {run.per_voter} per voter: "
+                             f"{run.winners} != {exact.winners}")
+    return exact
 
 
 def is_exhaustive(el: Electorate, winners: list[int]) -> bool:

@@ -45,6 +45,7 @@ class MesRun:
     # with stability tracking: the outcome is the same for per_voter + δ, 0 ≤ δ < stable_for
     # (None: not tracked, or no limit found)
     stable_for: object = None
+    exact: bool = True  # False: from mes_fast (winners and spending only)
 
 
 def _rho(entries, cost, unit=None):
