@@ -38,10 +38,11 @@ class _Arrays:
     """Per-electorate numpy tables reused by every fast run."""
 
     def __init__(self, el: Electorate):
-        counts = el.group_count
-        self.groups = [np.asarray(g, dtype=np.intp) for g in el.supporters]
-        self.weights = [np.asarray([counts[g] for g in gs], dtype=np.float64) for gs in el.supporters]
-        self.voters = [int(sum(counts[g] for g in gs)) for gs in el.supporters]
+        counts = np.asarray(el.group_count, dtype=np.float64)  # exact: integers < 2**53
+        none = np.zeros(0, dtype=np.intp)
+        self.groups = [groups if u != 0 else none for groups, u in zip(el.approver_arrays, el.unit_sat)]
+        self.weights = [counts[groups] for groups in self.groups]
+        self.voters = [int(w.sum()) for w in self.weights]
         self.cost = [to_q(c) for c in el.cost]
         self.cost_f = [float(c) for c in el.cost]
         self.unit = [to_q(u) for u in el.unit_sat]

@@ -13,7 +13,7 @@ through their approval projection (every listed project is approved).
 
 Speed: a group's load is always the load fixed when the last project it lists
 was bought, so a candidate's new maximal load is computed from the few distinct
-"last purchases" of its supporters (counted in C), never voter by voter. That
+"last purchases" of its supporters (counted by numpy), never voter by voter. That
 value never decreases from round to round (loads only grow), so the last value
 computed is a lower bound: each round only the candidates whose bound is not
 above the best exact value so far are re-evaluated (the lazy evaluation also used
@@ -22,8 +22,7 @@ for MES). Every value is exact; no float is involved.
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from itertools import compress, repeat
+import numpy as np
 
 from pb.tally import explain
 from pb.tally.numbers import Q, to_q
@@ -32,18 +31,16 @@ from pb.tally.satisfaction import Electorate
 
 def phragmen(el: Electorate) -> tuple[list[int], dict]:
     m = len(el.ids)
-    counts = el.group_count
     cost = [to_q(c) for c in el.cost]
     budget = to_q(el.budget)
-    approvers = el.approvers
+    approvers = el.approver_arrays
+    counts = np.asarray(el.group_count, dtype=np.float64)  # exact: integers < 2**53
+    weights = [counts[groups] for groups in approvers]
     score = el.votes
     active = [p for p in range(m) if cost[p] <= budget]
-    lone_voter = list(map((1).__eq__, counts))
-    several = list(map((1).__ne__, counts))
-    # a group's last purchase (-1: none yet, load 0) and the load each purchase fixed
-    last = [-1] * len(counts)
-    last_of = last.__getitem__
-    load: dict[int, object] = {-1: Q(0)}
+    # a group's last purchase (m: none yet, load 0) and the load each purchase fixed
+    last = np.full(len(el.group_count), m, dtype=np.intp)
+    load: list = [Q(0)] * m
     # lower bound of each candidate's new maximal load: the value computed last
     bound: list = [cost[p] / score[p] if score[p] else None for p in range(m)]
     winners: list[int] = []
@@ -51,15 +48,13 @@ def phragmen(el: Electorate) -> tuple[list[int], dict]:
     spent = Q(0)
 
     def new_max_load(p):
-        """(cost + Σ supporters' loads) / supporters, exactly, over the distinct last purchases."""
-        groups = approvers[p]
-        classes = Counter(map(last_of, compress(groups, map(lone_voter.__getitem__, groups))))
-        for g in compress(groups, map(several.__getitem__, groups)):
-            classes[last[g]] += counts[g]
+        """(cost + Σ supporters' loads) / supporters, exactly, over the distinct last purchases
+        (voters per last purchase counted by numpy)."""
+        per_purchase = np.bincount(last[approvers[p]], weights=weights[p], minlength=m + 1)[:m]
+        purchases = np.flatnonzero(per_purchase)
         total = cost[p]
-        for q, n in classes.items():
-            if q != -1:
-                total += load[q] * n
+        for q, n in zip(purchases.tolist(), per_purchase[purchases].tolist()):
+            total += load[q] * int(n)
         return total / score[p]
 
     round_no = 0
@@ -98,7 +93,7 @@ def phragmen(el: Electorate) -> tuple[list[int], dict]:
         if best is None:
             continue
         load[s] = best
-        deque(map(last.__setitem__, approvers[s], repeat(s)), maxlen=0)
+        last[approvers[s]] = s
     money_left = budget - spent
     for p in range(m):
         if p in outcomes:
