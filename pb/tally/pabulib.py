@@ -15,8 +15,10 @@ whole format into the engine's exact model (:mod:`pb.tally.model`):
   ordinal ballots keep an id's first position, cumulative / scoring ballots
   keep an id's first position and its last points value (pabutools' dict
   semantics);
-- identical ballots are grouped while parsing (``Profile.groups``, sorted in a
-  canonical order), so the profile does not depend on the order of the voters;
+- identical ballots are grouped while parsing (``Profile.groups``, sorted by their
+  ids as ``build_profile`` does), so the profile does not depend on the order of the
+  voters; approval votes listing numeric ids are grouped by numpy and handed over as
+  arrays (``pb.tally.grouped``), the ballot objects being built on first access;
 - ballot limits from META (``min_length``, ``max_length``, ``min_sum_cost``,
   ``max_sum_cost``, ``min_points``, ``max_points``, ``min_sum_points``,
   ``max_sum_points``, ``default_score``) go to ``Profile.limits`` as exact numbers.
@@ -36,13 +38,14 @@ import io
 import os
 import re
 from bisect import bisect_right
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import accumulate, chain, compress, count, islice, repeat
 from operator import eq, itemgetter
 from typing import Iterable, Mapping, Sequence, Union
 
+from pb.tally.grouped import LazyGroups, make_ballots, make_groups, numeric_approval_groups
 from pb.tally.model import Ballot, BallotGroup, Instance, Number, Profile, Project
 
 __all__ = [
@@ -342,10 +345,17 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
         except ValueError:
             raise PbFormatError(f"META {key} is not a number: {raw!r}", None, source) from None
 
+    if vote_lines is not None and voter_rows is None and kind in _SET_KINDS:
+        arrays = numeric_approval_groups(list(counts), list(counts.values()), projects)
+        if arrays is not None:  # the most common case, vectorised; objects built on demand
+            instance = Instance(projects=projects, budget=budget, meta=meta)
+            profile = Profile(kind=kind, groups=LazyGroups(arrays), limits=limits)
+            return PbElection(instance=instance, profile=profile, meta=meta, voters=None,
+                              vote_columns=tuple(vote_header))
     quick = _group_plain_sets(counts, projects) if kind in _SET_KINDS else None
     if quick is not None:  # the common case, done in C (see _group_plain_sets)
         keys, items_list, count_list, raw_keys = quick
-        ballots_list = _make_ballots(items_list, None)
+        ballots_list = make_ballots(items_list, None)
         canon = dict(zip(counts, raw_keys)) if voter_rows is not None else {}
     else:
         if vote_lines is not None and kind in _SET_KINDS:
@@ -361,14 +371,17 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
         for raw, count in counts.items():
             key = canon[raw]
             grouped[key] = grouped_get(key, 0) + count
-        # canonical order: sorted by ballot content (see _canonical_keys)
-        keys = sorted(grouped)
-        if kind in _POINTS_KINDS:
-            ballots_list = _make_ballots([key[0] for key in keys], [key[1] for key in keys])
+        # canonical order: by the ballot's ids (see _canonical_keys), then points
+        if kind in _POINTS_KINDS or _joined_sorts_as_tuples(projects):
+            keys = sorted(grouped)
         else:
-            ballots_list = _make_ballots(list(map(items_of.__getitem__, keys)), None)
+            keys = sorted(grouped, key=items_of.__getitem__)
+        if kind in _POINTS_KINDS:
+            ballots_list = make_ballots([key[0] for key in keys], [key[1] for key in keys])
+        else:
+            ballots_list = make_ballots(list(map(items_of.__getitem__, keys)), None)
         count_list = list(map(grouped.__getitem__, keys))
-    groups = _make_groups(ballots_list, count_list)
+    groups = make_groups(ballots_list, count_list)
     ballot_of = dict(zip(keys, ballots_list))
 
     instance = Instance(projects=projects, budget=budget, meta=meta)
@@ -593,11 +606,17 @@ def _group_plain_sets(counts: Counter, projects) -> tuple | None:
             if index != last:
                 merged[last] += count_list[index]
         count_list = merged
-    order = sorted(position.values(), key=keys.__getitem__)
+    order = sorted(position.values(), key=keys.__getitem__ if _joined_sorts_as_tuples(projects) else ordered.__getitem__)
     if len(order) < 2:
         return [keys[i] for i in order], [ordered[i] for i in order], [count_list[i] for i in order], keys
     pick = itemgetter(*order)
     return list(pick(keys)), list(pick(ordered)), list(pick(count_list)), keys
+
+
+def _joined_sorts_as_tuples(project_ids) -> bool:
+    """Joined keys ("12,5") sort like their id tuples (the canonical group order, as in
+    ``build_profile``) unless an id contains a character that sorts before ","."""
+    return all(min(pid) > "," for pid in project_ids if pid)
 
 
 def _canonical_keys(kind, counts, projects, header, all_rows, vote_start, fail) -> tuple[dict, dict]:
@@ -607,8 +626,9 @@ def _canonical_keys(kind, counts, projects, header, all_rows, vote_start, fail) 
 
     Returns (raw text -> key, key -> the ballot's ids as a tuple).
 
-    Groups are sorted by this key, which makes the group order independent of the
-    order of the voters (joined text sorts faster than tuples of ids).
+    Groups are sorted by their ids tuple (then points), as ``build_profile`` does, which
+    makes the group order independent of the order of the voters; the joined text is
+    the sort key where it sorts the same way and faster (``_joined_sorts_as_tuples``).
 
     Errors name the first line using the bad vote (found by a second pass).
     """
@@ -646,36 +666,6 @@ def _canonical_keys(kind, counts, projects, header, all_rows, vote_start, fail) 
     if kind in _POINTS_KINDS:
         return canon, {key: key[0] for key in canon.values()}
     return canon, {key: (tuple(key.split(",")) if key else ()) for key in canon.values()}
-
-
-_SLOTS_OK = all(
-    hasattr(cls, "__slots__") and name in cls.__dict__
-    for cls, names in ((Ballot, ("items", "points")), (BallotGroup, ("ballot", "count")))
-    for name in names
-)
-
-
-def _make_ballots(items_list: list, points_list: list | None) -> list:
-    """Ballot objects in bulk. Ballot is a frozen slots dataclass whose generated
-    ``__init__`` costs ~1 µs; filling the slots through their descriptors is ~3x
-    faster on tens of thousands of groups (same objects, same equality and hash)."""
-    if points_list is None:
-        points_list = [None] * len(items_list)
-    if not _SLOTS_OK:
-        return [Ballot(items, points) for items, points in zip(items_list, points_list)]
-    ballots = list(map(object.__new__, repeat(Ballot, len(items_list))))
-    deque(map(Ballot.__dict__["items"].__set__, ballots, items_list), maxlen=0)
-    deque(map(Ballot.__dict__["points"].__set__, ballots, points_list), maxlen=0)
-    return ballots
-
-
-def _make_groups(ballots: list, counts: list) -> tuple:
-    if not _SLOTS_OK:
-        return tuple(BallotGroup(ballot, count) for ballot, count in zip(ballots, counts))
-    groups = list(map(object.__new__, repeat(BallotGroup, len(ballots))))
-    deque(map(BallotGroup.__dict__["ballot"].__set__, groups, ballots), maxlen=0)
-    deque(map(BallotGroup.__dict__["count"].__set__, groups, counts), maxlen=0)
-    return tuple(groups)
 
 
 def _unknown(ids, known) -> "_BallotError":

@@ -22,6 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
+from pb.tally.grouped import LazyGroups
 from pb.tally.model import Instance, Number, Profile
 from pb.tally.numbers import check_exact
 from pb.tally.tiebreak import priority_order
@@ -156,11 +157,9 @@ def prepare(
             raise ValueError(f"project keyed {pid!r} has id {project.id!r}")
         if costs[pid] < 0:
             raise ValueError(f"project {pid} has a negative cost")
-    groups = profile.groups
-    group_count = list(map(attrgetter("count"), groups))
+    group_count, points_list, item_position, group_length = _ballot_arrays(profile, costs)
     if min(group_count, default=0) < 0:
         raise ValueError("a ballot group has a negative count")
-    items_list, points_list, item_position, group_length = _ballot_arrays(profile, costs)
     # per project (in sorted id order): voters listing it, counted by numpy (float64 sums
     # of integers are exact below 2**53 voters)
     known = sorted(costs)
@@ -178,6 +177,7 @@ def prepare(
         unit_sat = None
         index = {pid: i for i, pid in enumerate(ids)}
         total_sat: list[Number] = [0] * m
+        items_list = listed_items(profile)[0]
         for items, points, n in zip(items_list, points_list, group_count):
             if points is None or len(points) != len(items):
                 raise ValueError("points satisfaction needs a points value for every listed project")
@@ -203,15 +203,21 @@ def prepare(
 
 
 def _ballot_arrays(profile: Profile, costs: dict) -> tuple:
-    """(ids per group, points per group, every listed item as the position of its id among
-    the sorted project ids, items per group), with ids listed twice reduced to their first
-    occurrence. Unknown ids are an error.
+    """(voters per group, points per group, every listed item as the position of its id
+    among the sorted project ids, items per group), with ids listed twice reduced to their
+    first occurrence. Unknown ids are an error.
 
-    Why numpy: on city-wide files this is a few hundred thousand items. Canonical approval
-    ballots (ids sorted, none twice) are recognised in one vectorised test: positions
-    strictly increasing inside every group.
+    Why numpy: on city-wide files this is a few hundred thousand items. A profile read
+    from a file may hold exactly these arrays already (``LazyGroups``). Otherwise canonical
+    approval ballots (ids sorted, none twice) are recognised in one vectorised test:
+    positions strictly increasing inside every group.
     """
-    ballots = list(map(attrgetter("ballot"), profile.groups))
+    groups = profile.groups
+    if isinstance(groups, LazyGroups) and groups.arrays.ids == tuple(sorted(costs)):
+        a = groups.arrays
+        return list(a.group_count), [None] * len(a.group_count), a.item_position, a.group_length
+    group_count = list(map(attrgetter("count"), groups))
+    ballots = list(map(attrgetter("ballot"), groups))
     items_list = list(map(attrgetter("items"), ballots))
     points_list = list(map(attrgetter("points"), ballots))
     known = sorted(costs)
@@ -229,14 +235,14 @@ def _ballot_arrays(profile: Profile, costs: dict) -> tuple:
         starts = np.cumsum(group_length)[:-1]  # where each later group starts
         rises[starts[(starts > 0) & (starts < total)] - 1] = True  # across groups: no test
         if rises.all():
-            return items_list, points_list, item_position, group_length
+            return group_count, points_list, item_position, group_length
     else:
-        return items_list, points_list, item_position, group_length
+        return group_count, points_list, item_position, group_length
     # not sorted (rankings, points in written order) or an id twice: check by sets
     if list(map(len, items_list)) == list(map(len, map(set, items_list))):
-        return items_list, points_list, item_position, group_length
+        return group_count, points_list, item_position, group_length
     items_list, points_list = listed_items(profile)
     group_length = np.fromiter(map(len, items_list), dtype=np.intp, count=len(items_list))
     item_position = np.fromiter(map(position.__getitem__, chain.from_iterable(items_list)),
                                 dtype=np.intp, count=int(group_length.sum()))
-    return items_list, points_list, item_position, group_length
+    return group_count, points_list, item_position, group_length

@@ -443,20 +443,66 @@ _TRICKY_VOTES = [
 
 @pytest.mark.parametrize("votes", _TRICKY_VOTES)
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
-def test_plain_votes_path_reads_exactly_like_csv(votes, newline):
-    """The split-based VOTES reader is only a faster way to the csv reader's result:
-    same election, or the same error (naming the same line), on every tricky input."""
+@pytest.mark.parametrize("voters", [True, False])
+def test_plain_votes_path_reads_exactly_like_csv(votes, newline, voters):
+    """The split-based VOTES reader (and, without the voter list, the numpy grouping of
+    numeric ids) is only a faster way to the csv reader's result: same election, or the
+    same error (naming the same line), on every tricky input."""
     from pb.tally import pabulib
 
     text = pb_text(BASE_META, BASE_PROJECTS, votes).replace("\n", newline)
     try:
-        careful = pabulib._read(text, None, True, None)
+        careful = pabulib._read(text, None, voters, None)
     except PbFormatError as error:
         with pytest.raises(PbFormatError) as raised:
-            read_pb(text)
+            read_pb(text, voters=voters)
         assert str(raised.value) == str(error)
         return
-    assert read_pb(text) == careful
+    assert read_pb(text, voters=voters) == careful
+
+
+_PREFIXED_PROJECTS = ["L009;40;A", "L010;50;B", "L100;60;C", "L007;10;D"]
+
+
+@pytest.mark.parametrize("votes", [
+    ["1;L009,L100", "2;L100,L009", "3;L007"],        # prefixed, fixed width: grouped by numpy
+    ["1;L009,L009,L010", "2;L010,L009"],             # an id listed twice
+    ["1;L9", "2;L010"],                              # width differs from every project id
+    ["1;L009,X010", "2;L010"],                       # an id without the prefix
+    ["1;L009,LL010", "2;L010"],                      # the prefix twice
+    ["1;L009,L999", "2;L010"],                       # an unknown id with the right shape
+    ["1;L009;extra", "2;L010"],                      # a column after the vote
+])
+def test_prefixed_ids_group_exactly_like_csv(votes):
+    """Ids such as "L009" (a common prefix, then digits) take the numpy grouping; every
+    odd vote falls back to the general path, with the csv reader's result or error."""
+    from pb.tally import pabulib
+
+    meta = dict(BASE_META, num_projects="4")
+    text = pb_text(meta, _PREFIXED_PROJECTS, votes)
+    try:
+        careful = pabulib._read(text, None, False, None)
+    except PbFormatError as error:
+        with pytest.raises(PbFormatError) as raised:
+            load(text)
+        assert str(raised.value) == str(error)
+        return
+    instance, profile = load(text)
+    assert (instance, profile) == (careful.instance, careful.profile)
+
+
+def test_numeric_votes_are_handed_over_as_arrays_and_built_on_demand():
+    """The fast path itself: a numeric-id file gives LazyGroups that know their length
+    without building objects, then behave as the tuple of groups."""
+    from pb.tally.grouped import LazyGroups
+
+    text = pb_text(BASE_META, BASE_PROJECTS, ["1;10,1", "2;1,10", "3;2", "4;2,2"])
+    groups = load(text)[1].groups
+    assert isinstance(groups, LazyGroups) and groups._built is None
+    assert len(groups) == 2 and groups._built is None
+    expected = (BallotGroup(Ballot(("1", "10")), 2), BallotGroup(Ballot(("2",)), 2))
+    assert groups == expected and expected == groups and tuple(groups) == expected
+    assert groups[0] == expected[0] and hash(groups) == hash(expected)
 
 
 def test_plain_votes_path_is_taken_on_plain_files():
@@ -479,3 +525,24 @@ def test_shared_files_read_the_same_on_both_paths():
     for path in sorted(SHARED.glob("*.pb"))[::10]:
         text, source = pabulib._read_text(path)
         assert read_pb(path) == pabulib._read(text, source, True, None), path.name
+        careful = pabulib._read(text, source, False, None)
+        assert load(path) == (careful.instance, careful.profile), path.name
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.lists(st.sampled_from(["1", "2", "10", "37", "0"]), min_size=1, max_size=6),
+                          st.integers(1, 4)), min_size=1, max_size=30))
+def test_numpy_grouping_equals_object_grouping(votes):
+    """Invariant: grouping raw vote texts by numpy gives exactly the groups (ids, counts,
+    canonical order) that build_profile gives for the same ballots."""
+    from pb.tally.grouped import LazyGroups, numeric_approval_groups
+    from pb.tally.profile import build_profile
+
+    texts = {}
+    for ids, n in votes:
+        text = ",".join(ids)
+        texts[text] = texts.get(text, 0) + n
+    arrays = numeric_approval_groups(list(texts), list(texts.values()), ["0", "1", "2", "10", "37", "99"])
+    assert arrays is not None
+    ballots = [Ballot(tuple(text.split(","))) for text, n in texts.items() for _ in range(n)]
+    assert LazyGroups(arrays) == build_profile("approval", ballots).groups
