@@ -18,7 +18,9 @@ re-evaluated each round (the "lazy ρ" of equalshares.net).
 
 Completions rerun MES with more money per voter; ``mes_run(..., stability=True)``
 also reports for how much more money the outcome provably stays the same
-(``_Horizon``), so those reruns can be skipped (pb.tally.completion).
+(``_Horizon``), so those reruns can be skipped (pb.tally.completion). The other
+reruns use the float-screened ``mes_fast.fast_run`` (same winners, faster); this
+exact run stays the reference and produces every published result.
 """
 
 from __future__ import annotations

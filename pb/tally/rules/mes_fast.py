@@ -98,6 +98,18 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
         lower[p] = (cost_f[p] / (unit_f[p] * a.voters[p])) * (1 - 4 * EPS)
         active.append(p)
     run.candidates = list(active)
+    # before any payment a project's supporters hold voters · start: drop the projects that
+    # cannot be paid even then without building their class histograms (floats decide
+    # outside a margin of a few roundings, exact arithmetic inside it)
+    start_f = float(start)
+    affordable = []
+    for p in active:
+        money = a.voters[p] * start_f
+        if money < cost_f[p] * (1 - 8 * EPS) or (money <= cost_f[p] * (1 + 8 * EPS) and a.voters[p] * start < cost[p]):
+            run.dropped[p] = {"round": 1}
+        else:
+            affordable.append(p)
+    active = affordable
 
     def classes_of(p):
         """(class ids, voters per class) of p's supporters who have money left."""
