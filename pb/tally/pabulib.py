@@ -345,14 +345,15 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
         except ValueError:
             raise PbFormatError(f"META {key} is not a number: {raw!r}", None, source) from None
 
-    if vote_lines is not None and voter_rows is None and kind in _SET_KINDS:
+    if voter_rows is None and kind in _SET_KINDS and "points" not in vote_header:  # keyed by vote text
         arrays = numeric_approval_groups(list(counts), list(counts.values()), projects)
         if arrays is not None:  # the most common case, vectorised; objects built on demand
             instance = Instance(projects=projects, budget=budget, meta=meta)
             profile = Profile(kind=kind, groups=LazyGroups(arrays), limits=limits)
             return PbElection(instance=instance, profile=profile, meta=meta, voters=None,
                               vote_columns=tuple(vote_header))
-    quick = _group_plain_sets(counts, projects) if kind in _SET_KINDS else None
+    plain_sets = kind in _SET_KINDS and "points" not in vote_header  # counts keyed by vote text alone
+    quick = _group_plain_sets(counts, projects) if plain_sets else None
     if quick is not None:  # the common case, done in C (see _group_plain_sets)
         keys, items_list, count_list, raw_keys = quick
         ballots_list = make_ballots(items_list, None)

@@ -546,3 +546,21 @@ def test_numpy_grouping_equals_object_grouping(votes):
     assert arrays is not None
     ballots = [Ballot(tuple(text.split(","))) for text, n in texts.items() for _ in range(n)]
     assert LazyGroups(arrays) == build_profile("approval", ballots).groups
+
+
+@pytest.mark.parametrize("projects, votes, header", [
+    (['1;40;"One; quoted"', "2;50;Two", "10;60;Ten"], ["1;1,2", "2;2,1", "3;10"], "voter_id;vote"),
+    (BASE_PROJECTS, ["1;1,2;3,4", "2;2,1;1,1", "3;10;5"], "voter_id;vote;points"),
+])
+def test_numpy_grouping_on_the_csv_path_and_with_a_points_column(projects, votes, header):
+    """A quoted field sends the file to the csv reader, whose vote counts are grouped by
+    numpy too; an approval file with a points column keeps the general grouping. Both
+    read exactly as the careful path."""
+    from pb.tally import pabulib
+    from pb.tally.grouped import LazyGroups
+
+    text = pb_text(BASE_META, projects, votes, vote_header=header)
+    careful = pabulib._read(text, None, False, None)
+    instance, profile = load(text)
+    assert (instance, profile) == (careful.instance, careful.profile)
+    assert isinstance(profile.groups, LazyGroups) == ("points" not in header)
