@@ -46,7 +46,7 @@ from operator import eq, itemgetter
 from typing import Iterable, Mapping, Sequence, Union
 
 from pb.tally.grouped import LazyGroups, make_ballots, make_groups, numeric_approval_groups
-from pb.tally.model import Ballot, BallotGroup, Instance, Number, Profile, Project
+from pb.tally.model import Ballot, Instance, Number, Profile, Project
 
 __all__ = [
     "PbElection",

@@ -16,7 +16,7 @@ ballot kind (the approval projection of ranks and points).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import chain, compress, repeat
+from itertools import chain, compress
 from operator import attrgetter, itemgetter, lt
 from typing import Sequence
 
