@@ -12,8 +12,10 @@ value per project), same budget classes (voters with the same money left), but:
 - the class histogram of a project's supporters is one ``numpy.bincount`` over
   its ballot groups instead of a Python loop (counts are integers < 2**53, exact
   in float64);
-- each candidate's ρ and its supporters' money are computed in floats, with a
-  proven error bound (``_tolerance``); a project is funded on floats only if its
+- each candidate's ρ and its supporters' money are computed in floats, with the
+  error bound derived in ``_tolerance`` (to first order, then widened 1024 times;
+  every class budget is the correctly rounded float of its exact value, kept by
+  ``_Ledger``); a project is funded on floats only if its
   ρ interval lies below every other candidate's interval, and affordability is
   decided on floats only outside the bound. Everything closer, and the winner's
   ρ and payments (which set the new class budgets), are computed exactly
