@@ -157,12 +157,12 @@ def prepare(
             raise ValueError(f"project keyed {pid!r} has id {project.id!r}")
         if costs[pid] < 0:
             raise ValueError(f"project {pid} has a negative cost")
-    group_count, points_list, item_position, group_length = _ballot_arrays(profile, costs)
+    known = sorted(costs)
+    group_count, points_list, item_position, group_length = _ballot_arrays(profile, known)
     if min(group_count, default=0) < 0:
         raise ValueError("a ballot group has a negative count")
     # per project (in sorted id order): voters listing it, counted by numpy (float64 sums
     # of integers are exact below 2**53 voters)
-    known = sorted(costs)
     listed = np.bincount(item_position, weights=np.repeat(np.asarray(group_count, dtype=np.float64), group_length),
                          minlength=len(known))
     vote_count = dict(zip(known, map(int, listed.tolist())))
@@ -202,9 +202,9 @@ def prepare(
     )
 
 
-def _ballot_arrays(profile: Profile, costs: dict) -> tuple:
+def _ballot_arrays(profile: Profile, known: list[str]) -> tuple:
     """(voters per group, points per group, every listed item as the position of its id
-    among the sorted project ids, items per group), with ids listed twice reduced to their
+    among the sorted project ids ``known``, items per group), with ids listed twice reduced to their
     first occurrence. Unknown ids are an error.
 
     Why numpy: on city-wide files this is a few hundred thousand items. A profile read
@@ -213,14 +213,13 @@ def _ballot_arrays(profile: Profile, costs: dict) -> tuple:
     positions strictly increasing inside every group.
     """
     groups = profile.groups
-    if isinstance(groups, LazyGroups) and groups.arrays.ids == tuple(sorted(costs)):
+    if isinstance(groups, LazyGroups) and groups.arrays.ids == tuple(known):
         a = groups.arrays
         return list(a.group_count), [None] * len(a.group_count), a.item_position, a.group_length
     group_count = list(map(attrgetter("count"), groups))
     ballots = list(map(attrgetter("ballot"), groups))
     items_list = list(map(attrgetter("items"), ballots))
     points_list = list(map(attrgetter("points"), ballots))
-    known = sorted(costs)
     position = dict(zip(known, range(len(known))))
     group_length = np.fromiter(map(len, items_list), dtype=np.intp, count=len(items_list))
     total = int(group_length.sum())
