@@ -58,6 +58,17 @@ def _postgres_url_for(database: str) -> str:
     return f"{base}/{database}"
 
 
+async def _connect_admin():
+    """A connection to create our databases through: PB_TEST_POSTGRES_URL (default database
+    ``test``); on a stock server without ``test``, the server's ``postgres`` database."""
+    import asyncpg
+
+    try:
+        return await asyncpg.connect(POSTGRES_ADMIN_URL)
+    except asyncpg.InvalidCatalogNameError:
+        return await asyncpg.connect(_postgres_url_for("postgres"))
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> AsyncIterator[str]:
     import asyncpg
@@ -66,7 +77,7 @@ def postgres_database() -> AsyncIterator[str]:
 
     async def create() -> None:
         try:
-            connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+            connection = await _connect_admin()
         except (OSError, asyncpg.PostgresError) as error:
             pytest.fail(
                 f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({error}). Start it (see README) "
@@ -81,7 +92,7 @@ def postgres_database() -> AsyncIterator[str]:
         await _migrate(_postgres_url_for(name))
 
     async def drop() -> None:
-        connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        connection = await _connect_admin()
         try:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
@@ -151,3 +162,45 @@ async def client(app) -> AsyncIterator["httpx.AsyncClient"]:  # noqa: F821
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
+
+
+# --- the full Pabulib corpus: opt-in, and its absence is reported, never silently skipped -------
+
+PABULIB_CORPUS = os.environ.get("PB_PABULIB_CORPUS", "")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "corpus: needs the full Pabulib corpus (PB_PABULIB_CORPUS=folder); deselected otherwise")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PABULIB_CORPUS:
+        return
+    corpus = [item for item in items if item.get_closest_marker("corpus")]
+    if corpus:
+        config.hook.pytest_deselected(items=corpus)
+        items[:] = [item for item in items if not item.get_closest_marker("corpus")]
+    config.stash[_CORPUS_NOT_RUN] = len(corpus)
+
+
+_CORPUS_NOT_RUN = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    not_run = config.stash.get(_CORPUS_NOT_RUN, 0)
+    if not_run:
+        terminalreporter.write_line(
+            f"full Pabulib corpus: {not_run} test(s) NOT run (deselected); set PB_PABULIB_CORPUS=/path/to/pabulib "
+            "to run them, or use bench/conformance.py. The committed files in tests/tally/data/pabulib were tested.",
+            yellow=True,
+        )
+    elif PABULIB_CORPUS:
+        terminalreporter.write_line(f"full Pabulib corpus: tests ran on {PABULIB_CORPUS}")
+
+
+@pytest.fixture(scope="session")
+def pabulib_corpus() -> Path:
+    folder = Path(PABULIB_CORPUS)
+    assert (folder / "index.csv").is_file(), f"PB_PABULIB_CORPUS={folder} is not a Pabulib folder with index.csv"
+    return folder

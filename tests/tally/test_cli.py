@@ -14,16 +14,17 @@ from pb.tally import tally
 from pb.tally.cli import main, parse_rule_spec, result_to_json, to_json
 from pb.tally.pabulib import load, parse_number
 
+from pabulib_files import DATA
+
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "pabulib"
 # approval, 1,381 voters, 17 projects: quick for every rule, in pabutools too
-SMALL = SHARED / "Poland_Warszawa_2026_Nadwisle_Miedzeszyn_Aleksandrow_Falenica.pb"
-CUMULATIVE = SHARED / "Poland_Czestochowa_2020.pb"
+SMALL = DATA / "Poland_Warszawa_2026_Nadwisle_Miedzeszyn_Aleksandrow_Falenica.pb"
+CUMULATIVE = DATA / "Poland_Czestochowa_2020.pb"
 
 
 @pytest.fixture(scope="module")
 def small():
-    assert SMALL.is_file(), f"shared Pabulib file missing: {SMALL}"
+    assert SMALL.is_file(), f"committed Pabulib file missing: {SMALL}"
     return load(SMALL)
 
 

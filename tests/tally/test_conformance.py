@@ -5,8 +5,9 @@ tie-breaking; max welfare compared by welfare value).
 The sample mixes vote types (approval, choose-1, cumulative, ordinal), decimal
 budgets, and Warsaw-2026 files where a project is listed twice in a vote. It was
 chosen so that the whole check, pabutools included, runs in about a minute on
-2 cores. The shared folder must be beside the repository (``../shared/pabulib``);
-a missing folder fails the test.
+2 cores. The files are committed under tests/tally/data/pabulib (a missing file
+fails the test); the full corpus is compared by bench/conformance.py, or here by the
+``corpus`` test when PB_PABULIB_CORPUS is set.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from pabulib_files import DATA
+
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "pabulib"
 
 SAMPLE = [
     # approval
@@ -70,12 +72,11 @@ def _conformance_module():
 
 @pytest.fixture(scope="module")
 def records() -> dict[str, list[dict]]:
-    assert SHARED.is_dir(), f"shared Pabulib files expected at {SHARED} (beside the repository)"
-    missing = [name for name in SAMPLE if not (SHARED / name).is_file()]
-    assert not missing, f"missing shared files: {missing}"
+    missing = [name for name in SAMPLE if not (DATA / name).is_file()]
+    assert not missing, f"missing committed Pabulib files: {missing}"
     conformance = _conformance_module()
     rules = list(conformance.RULE_CASES)
-    jobs = [(str(SHARED / name), rules, PABUTOOLS_TIMEOUT_S, None, None) for name in SAMPLE]
+    jobs = [(str(DATA / name), rules, PABUTOOLS_TIMEOUT_S, None, None) for name in SAMPLE]
     ctx = multiprocessing.get_context("fork")
     by_file: dict[str, list[dict]] = {}
     with conformance._NonDaemonPool(ctx, 2) as pool:
@@ -104,11 +105,9 @@ def test_same_outcomes_as_pabutools(records, name):
 REFERENCE = REPO / "bench" / "reference" / "pabutools-1.2.3.jsonl.gz"
 
 
-def test_same_outcomes_as_recorded_pabutools_on_every_20th_file():
-    """Beyond the live sample: pabutools 1.2.3's outcomes, recorded once on this kind of
-    machine for every shared file it finished (bench/README.md), against our engine now,
-    on every 20th file by name and every rule recorded for it."""
-    conformance = _conformance_module()
+def recorded_pabutools_outcomes() -> dict[str, dict[str, dict]]:
+    """pabutools 1.2.3's outcomes, recorded once on this kind of machine for every corpus file
+    it finished (bench/README.md): file -> rule -> winners and seconds."""
     reference: dict[str, dict[str, dict]] = {}
     with gzip.open(REFERENCE, "rt", encoding="utf-8") as handle:
         for line in handle:
@@ -116,12 +115,31 @@ def test_same_outcomes_as_recorded_pabutools_on_every_20th_file():
             if record["status"] == "reference":
                 reference.setdefault(record["file"], {})[record["rule"]] = {
                     "winners": record["pabutools"], "seconds": record["pabutools_s"]}
-    names = sorted(reference)[::20]
-    assert len(names) >= 55
+    return reference
+
+
+def same_outcomes_as_recorded(folder: Path, names: list[str], reference: dict[str, dict[str, dict]]) -> int:
+    conformance = _conformance_module()
     compared = 0
     for name in names:
         rules = sorted(reference[name])
-        for record in conformance.check_file(str(SHARED / name), rules, 60.0, None, reference[name]):
+        for record in conformance.check_file(str(folder / name), rules, 60.0, None, reference[name]):
             assert record["status"] == "identical", record
             compared += 1
-    assert compared >= 55 * 8
+    return compared
+
+
+def test_same_outcomes_as_recorded_pabutools_on_the_committed_files():
+    """Beyond the live sample: every committed file with a recorded outcome, every rule."""
+    reference = recorded_pabutools_outcomes()
+    names = sorted(name for name in reference if (DATA / name).is_file())
+    assert len(names) >= 30
+    assert same_outcomes_as_recorded(DATA, names, reference) >= 30 * 8
+
+
+@pytest.mark.corpus
+def test_same_outcomes_as_recorded_pabutools_on_every_20th_corpus_file(pabulib_corpus):
+    reference = recorded_pabutools_outcomes()
+    names = sorted(reference)[::20]
+    assert len(names) >= 55
+    assert same_outcomes_as_recorded(pabulib_corpus, names, reference) >= 55 * 8

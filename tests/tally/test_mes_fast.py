@@ -5,7 +5,6 @@ including exact ties and decimal costs."""
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,9 +15,9 @@ from pb.tally.pabulib import load
 from pb.tally.rules.mes import mes_run
 from pb.tally.rules.mes_fast import fast_run
 from pb.tally.satisfaction import prepare
+from pabulib_files import DATA
 from test_rules_support import approval_elections, make_instance
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "pabulib"
 MANY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -64,7 +63,7 @@ def test_identical_projects_tie_exactly_and_the_tie_break_decides():
 
 
 @pytest.mark.parametrize("name", [
-    "Poland_Lodz_2023.pb",
+    "Poland_Warszawa_2021_Wola.pb",  # 8,647 voters, 107 projects
     "Poland_Warszawa_2019_Kamionek.pb",  # decimal budget
     "Poland_Warszawa_2026_Blonia_Wilanowskie.pb",  # a project listed twice in some votes
     "US_Stanford_Dataset_PB_North_East_San_Fernando_Valley_2021_vote_approvals.pb",
@@ -72,7 +71,7 @@ def test_identical_projects_tie_exactly_and_the_tie_break_decides():
 @pytest.mark.parametrize("satisfaction", ["cost", "cardinality"])
 def test_fast_run_matches_exact_on_real_elections(name, satisfaction):
     """On real elections, at the plain share and at several add-one steps above it."""
-    instance, profile = load(SHARED / name)
+    instance, profile = load(DATA / name)
     el = prepare(instance, profile, satisfaction)
     start = Fraction(el.budget) / el.num_voters
     for extra in (0, 1, 7, 30, Fraction(el.budget) / el.num_voters):
@@ -81,7 +80,7 @@ def test_fast_run_matches_exact_on_real_elections(name, satisfaction):
 
 def test_completions_return_the_exact_run_with_its_explanations():
     """add-one steps run on the fast path, but the run returned is the exact one."""
-    instance, profile = load(SHARED / "Poland_Warszawa_2019_Kamionek.pb")
+    instance, profile = load(DATA / "Poland_Warszawa_2019_Kamionek.pb")
     el = prepare(instance, profile)
     run, iterations = completion.add_one(el)
     assert iterations > 1 and run.exact

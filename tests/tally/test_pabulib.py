@@ -1,9 +1,8 @@
 """The .pb reader and writer (pb.tally.pabulib): format edge cases, exactness,
-round trips, and every shared Pabulib file."""
+round trips, and real Pabulib files (the committed set; the full corpus when asked for)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from fractions import Fraction
 from pathlib import Path
@@ -23,8 +22,7 @@ from pb.tally.pabulib import (
     read_pb,
     write_pb,
 )
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "pabulib"
+from pabulib_files import DATA, read_index
 
 
 def pb_text(meta: dict, projects: list[str], votes: list[str], vote_header="voter_id;vote") -> str:
@@ -392,19 +390,18 @@ def test_read_of_write_gives_back_the_same_instance_profile_and_voters(election)
     assert write_pb(again) == write_pb(election)
 
 
-# ------------------------------------------------------------------ the shared files
+# ------------------------------------------------------------------ real files
 
 
-def test_shared_folder_is_present():
-    assert SHARED.is_dir(), f"shared Pabulib files expected at {SHARED}"
-    assert len(list(SHARED.glob("*.pb"))) >= 1000
+def test_committed_files_are_all_present():
+    index = read_index(DATA)
+    assert sorted(index) == sorted(path.name for path in DATA.glob("*.pb"))
+    assert {row["vote_type"] for row in index.values()} == {"approval", "choose-1", "cumulative", "ordinal"}
 
 
-def test_every_shared_file_is_read_and_matches_its_index():
-    assert SHARED.is_dir(), f"shared Pabulib files expected at {SHARED}"
-    with open(SHARED / "index.csv", newline="", encoding="utf-8") as handle:
-        index = {row["file"]: row for row in csv.DictReader(handle)}
-    files = sorted(SHARED.glob("*.pb"))
+def every_file_is_read_and_matches_its_index(folder: Path) -> None:
+    index = read_index(folder)
+    files = sorted(folder.glob("*.pb"))
     assert len(files) == len(index)
     for path in files:
         instance, profile = load(path)
@@ -415,8 +412,17 @@ def test_every_shared_file_is_read_and_matches_its_index():
         assert instance.budget == parse_number(row["budget"]), path.name
 
 
-def test_shared_file_round_trips_through_writer():
-    path = SHARED / "Poland_Warszawa_2026.pb"  # has a project listed twice in some votes
+def test_every_committed_file_is_read_and_matches_its_index():
+    every_file_is_read_and_matches_its_index(DATA)
+
+
+@pytest.mark.corpus
+def test_every_corpus_file_is_read_and_matches_its_index(pabulib_corpus):
+    every_file_is_read_and_matches_its_index(pabulib_corpus)
+
+
+def test_real_file_round_trips_through_writer():
+    path = DATA / "Poland_Warszawa_2026_Blonia_Wilanowskie.pb"  # a project listed twice in a vote
     election = read_pb(path)
     again = read_pb(io.StringIO(write_pb(election)).getvalue())
     assert again.instance == election.instance
@@ -518,15 +524,24 @@ def test_plain_votes_path_is_taken_on_plain_files():
     assert pabulib._split_plain_votes(text.replace("Ten", '"Ten"')) is None
 
 
-def test_shared_files_read_the_same_on_both_paths():
-    """Every 10th shared file (all 1,162 were checked once: bench/README.md)."""
+def files_read_the_same_on_both_paths(paths: list[Path]) -> None:
     from pb.tally import pabulib
 
-    for path in sorted(SHARED.glob("*.pb"))[::10]:
+    for path in paths:
         text, source = pabulib._read_text(path)
         assert read_pb(path) == pabulib._read(text, source, True, None), path.name
         careful = pabulib._read(text, source, False, None)
         assert load(path) == (careful.instance, careful.profile), path.name
+
+
+def test_committed_files_read_the_same_on_both_paths():
+    files_read_the_same_on_both_paths(sorted(DATA.glob("*.pb")))
+
+
+@pytest.mark.corpus
+def test_corpus_files_read_the_same_on_both_paths(pabulib_corpus):
+    """Every 10th corpus file (all 1,162 were checked once: bench/README.md)."""
+    files_read_the_same_on_both_paths(sorted(pabulib_corpus.glob("*.pb"))[::10])
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -126,7 +126,11 @@ def test_points_satisfaction_matches_pabutools_on_cumulative_ballots(election, v
 
 @ORACLE
 @given(approval_elections(fractional=True), st.sampled_from(["cost", "cardinality"]))
+@example((make_instance({"p0": 0, "p1": Fraction(1, 2), "p2": Fraction(1, 4)}, Fraction(1, 4)),
+          approval(("p1",), ("p1", "p2"))), "cost")  # pabutools' primal-dual gave {} (welfare 0)
 def test_max_welfare_reaches_the_optimal_welfare(election, satisfaction):
+    """Invariant: max welfare's welfare is the optimum (brute force) and equals the welfare
+    of pabutools' optimal set. Sets are not compared: several sets may be optimal."""
     pytest.importorskip("pabutools")
     instance, profile = election
     ours = tally(instance, profile, "max_welfare", satisfaction=satisfaction)

@@ -97,6 +97,7 @@ def pabutools_outcome(instance: Instance, profile: Profile, rule: str, satisfact
         completion_by_rule_combination, exhaustion_by_budget_increase, greedy_utilitarian_welfare,
         max_additive_utilitarian_welfare, method_of_equal_shares, sequential_phragmen,
     )
+    from pabutools.rules.maxwelfare import MaxAddUtilWelfareAlgo
 
     sat = {"cost": Cost_Sat, "cardinality": Cardinality_Sat, "points": Additive_Cardinal_Sat}[satisfaction]
     pinstance, pprofile = to_pabutools(instance, profile)
@@ -105,7 +106,11 @@ def pabutools_outcome(instance: Instance, profile: Profile, rule: str, satisfact
     elif rule == "phragmen":
         out = sequential_phragmen(pinstance, pprofile)
     elif rule == "max_welfare":
-        out = max_additive_utilitarian_welfare(pinstance, pprofile, sat_class=sat)
+        # The ILP, not pabutools' default primal-dual branch and bound: that one floors its
+        # bound (exact only for integer welfare) and walks the projects in set order, so on
+        # fractional welfare its answer can be below the optimum and change with PYTHONHASHSEED.
+        out = max_additive_utilitarian_welfare(pinstance, pprofile, sat_class=sat,
+                                               inner_algo=MaxAddUtilWelfareAlgo.ILP_SOLVER)
     elif completion == "none":
         out = method_of_equal_shares(pinstance, pprofile, sat_class=sat)
     elif completion == "add1":
