@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 os.environ.setdefault("PICCOLO_CONF", "pb.piccolo_conf")
 
@@ -27,9 +26,9 @@ from pb.accounts.service import AuthConfig, configure_password_hashing
 from pb.core.errors import DomainError
 from pb.core.keyring import load_census_key, load_keyring
 from pb.core.ratelimit import RateLimiter
+from pb.resources import FRONTEND
 from pb.settings import Settings, get_settings
 
-FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 PROBLEM_JSON = "application/problem+json"
 BEARER_SCHEME = "BearerToken"
 

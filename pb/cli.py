@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import warnings
 from typing import Awaitable, Callable, TypeVar
 
 os.environ.setdefault("PICCOLO_CONF", "pb.piccolo_conf")
@@ -16,38 +17,85 @@ os.environ.setdefault("PICCOLO_CONF", "pb.piccolo_conf")
 import click
 from piccolo.engine.base import Engine
 
+import pb
 from pb.settings import Settings, load_settings
 
 T = TypeVar("T")
 
 
-def _run(settings: Settings, work: Callable[[], Awaitable[T]], engine: Engine | None = None) -> T:
-    """Bind the configured engine (or ``engine``), run ``work`` in a fresh event loop, close it."""
+def _run(settings: Settings, work: Callable[[], Awaitable[T]], engine: Engine | None = None,
+         creates_schema: bool = False) -> T:
+    """Bind the configured engine (or ``engine``), run ``work`` in a fresh event loop, close it.
+
+    Unless the command itself creates the schema (``migrate``, ``demo``), a missing, unreachable
+    or unmigrated database stops the command with one line saying how to fix it.
+    """
     from pb import db
+
+    if not creates_schema:
+        _exit_unless_ready(lambda: db.check_file_exists(settings.database_url))
 
     async def main() -> T:
         nonlocal engine
         engine = engine or db.make_engine(settings.database_url)
         db.bind_engine(engine)
-        await db.start(engine)
         try:
+            await db.start(engine)
             await db.prepare_engine(engine)
+        except (OSError, *_connection_errors()) as error:
+            raise db.DatabaseNotReady(
+                f"Cannot connect to the database {db.describe_url(settings.database_url)}: {error}. "
+                "Is the server running, does the database exist, is PB_DATABASE_URL right?"
+            ) from error
+        try:
+            if not creates_schema:
+                await db.check_migrated(settings.database_url)
             return await work()
         finally:
             await db.stop(engine)
 
-    return asyncio.run(main())
+    with warnings.catch_warnings():  # Piccolo's own coloured warning would repeat our one line
+        warnings.filterwarnings("ignore", message=".*Unable to (fetch server version|connect to database)")
+        return _exit_unless_ready(lambda: asyncio.run(main()))
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from asyncpg import PostgresError
+    except ImportError:  # pragma: no cover - PostgreSQL support not installed
+        return ()
+    return (PostgresError,)
+
+
+def _exit_unless_ready(call: Callable[[], T]) -> T:
+    from pb.db import DatabaseNotReady
+
+    try:
+        return call()
+    except DatabaseNotReady as problem:
+        raise click.ClickException(str(problem)) from problem
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     import uvicorn
 
-    host, port = host or settings.host, port or settings.port
-    click.echo(f"pb is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/schema/swagger)")
-    uvicorn.run("pb.app:create_app", factory=True, host=host, port=port, log_level="warning")
+    from pb.app import create_app
+
+    _run(settings, _nothing)  # the database must be there and migrated before we listen
+    settings = settings.serving_at(host or settings.host, port or settings.port)
+    url = f"http://{settings.host}:{settings.port}"
+    click.echo(f"pb is serving at {url}/  (API docs: {url}/schema/swagger)")
+    if settings.public_url != url:
+        click.echo(f"public URL (links, token issuer): {settings.public_url}")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+async def _nothing() -> None:
+    return None
 
 
 @click.group()
+@click.version_option(pb.__version__, "--version", prog_name="pb", message="%(prog)s %(version)s")
 def main() -> None:
     """pb: participatory budgeting and micro-grants."""
 
@@ -66,24 +114,29 @@ def migrate() -> None:
     from pb import db
 
     settings = load_settings()
-    _run(settings, db.migrate)
+    _run(settings, db.migrate, creates_schema=True)
     click.echo(f"migrations applied ({'PostgreSQL' if settings.is_postgres else 'SQLite'})")
 
 
 @main.command()
 @click.option("--serve", "then_serve", is_flag=True, help="Serve the app once the demo data is ready.")
+@click.option("--host", default=None, help="With --serve: interface to listen on (default: server.host).")
+@click.option("--port", type=int, default=None, help="With --serve: port to listen on (default: server.port).")
 @click.option("--reset", is_flag=True, help="Throw away the existing demo data and build it again.")
-def demo(then_serve: bool, reset: bool) -> None:
+def demo(then_serve: bool, host: str | None, port: int | None, reset: bool) -> None:
     """Build a demonstration city (idempotent) and print the accounts to log in with."""
     from pb import demo as demo_data
 
     settings = load_settings()
+    if (host or port) and not then_serve:
+        raise click.UsageError("--host and --port go with --serve.")
     if reset:
         demo_data.reset_database(settings)
-    report = _run(settings, lambda: demo_data.ensure_demo(settings), demo_data.build_engine(settings))
+    report = _run(settings, lambda: demo_data.ensure_demo(settings), demo_data.build_engine(settings),
+                  creates_schema=True)
     click.echo(demo_data.describe(report, settings))
     if then_serve:
-        _serve(settings, None, None)
+        _serve(settings, host, port)
 
 
 @main.group()
@@ -160,10 +213,39 @@ def org_create(name: str, slug: str, official_email: str, currency: str) -> None
                                 "help_option_names": []})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def tally(args: tuple[str, ...]) -> None:
-    """Run the pure tally engine on a .pb file (all arguments go to pb.tally.cli)."""
+    """Run a voting rule on a Pabulib .pb file and explain each project's result."""
+    if "--help" in args or "-h" in args:
+        click.echo(_tally_help())
+        return
     from pb.tally.cli import main as tally_main
 
     sys.exit(tally_main(list(args)))
+
+
+def _tally_help() -> str:
+    """pb.tally.cli's argparse options, laid out as click lays out every other command's help."""
+    from pb.tally.cli import build_parser
+
+    parser = build_parser()
+    positionals = [action for action in parser._actions if not action.option_strings]
+    formatter = click.HelpFormatter()
+    formatter.write_usage("pb tally", " ".join(["[OPTIONS]", *(a.dest.upper() for a in positionals)]))
+    formatter.write_paragraph()
+    with formatter.indentation():
+        formatter.write_text(parser.description or "")
+    rows = []
+    for action in parser._actions:
+        if not action.option_strings:
+            continue
+        name = ", ".join(action.option_strings)
+        if action.choices:
+            name += f" [{'|'.join(map(str, action.choices))}]"
+        elif action.nargs != 0:
+            name += f" {action.metavar or action.dest.upper()}"
+        rows.append((name, "Show this message and exit." if action.dest == "help" else action.help or ""))
+    with formatter.section("Options"):
+        formatter.write_dl(rows)
+    return formatter.getvalue().rstrip("\n")
 
 
 if __name__ == "__main__":

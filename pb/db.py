@@ -121,3 +121,62 @@ async def migrate() -> None:
     result = await run_forwards("pb")
     if not result.success:
         raise RuntimeError(f"migration failed: {result.message}")
+
+
+# --- is the configured database there and migrated? ------------------------------------------
+
+class DatabaseNotReady(Exception):
+    """The configured database is missing, unreachable or not migrated. The message is one line
+    that says what is wrong and how to fix it (the CLI prints it as it is)."""
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a ``sqlite:///path`` URL (None for PostgreSQL or an in-memory database)."""
+    if not database_url.startswith("sqlite:"):
+        return None
+    path = database_url[len("sqlite:///") :] if database_url.startswith("sqlite:///") else urlparse(database_url).path
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def describe_url(database_url: str) -> str:
+    """The URL without its password, for messages."""
+    parsed = urlparse(database_url)
+    if parsed.password is None:
+        return database_url
+    return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@")).geturl()
+
+
+def check_file_exists(database_url: str) -> None:
+    """Refuse a SQLite URL whose file does not exist, instead of creating an empty database."""
+    path = sqlite_file(database_url)
+    if path is not None and not path.is_file():
+        raise DatabaseNotReady(
+            f"No database at {path.resolve()} (database.url = {database_url}). "
+            "Run `pb migrate` to create it, or point PB_DATABASE_URL at your database."
+        )
+
+
+def _pb_migration_ids() -> set[str]:
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+
+    manager = BaseMigrationManager()
+    folder = manager.get_app_config("pb").resolved_migrations_folder_path
+    return set(manager.get_migration_ids(manager.get_migration_modules(folder)))
+
+
+async def pending_migrations() -> list[str]:
+    """IDs of pb's migrations not yet applied to the bound engine (all of them on an empty database)."""
+    known = _pb_migration_ids()
+    if not await Migration.table_exists():
+        return sorted(known)
+    ran = set(await Migration.get_migrations_which_ran(app_name="pb"))
+    return sorted(known - ran)
+
+
+async def check_migrated(database_url: str) -> None:
+    """Raise ``DatabaseNotReady`` unless every pb migration has run on the bound engine."""
+    pending = await pending_migrations()
+    if pending:
+        state = "is empty (never migrated)" if len(pending) == len(_pb_migration_ids()) else (
+            f"is {len(pending)} migration(s) behind")
+        raise DatabaseNotReady(f"The database {describe_url(database_url)} {state}: run `pb migrate` first.")

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+from pb.resources import DEFAULT_CONFIG
 
 # Short environment names for the settings people change most.
 ENV_ALIASES = {
@@ -28,6 +28,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
+    # False when public_url was not configured and is derived from host and port: it then
+    # follows them (``pb serve --port 8101`` issues tokens for http://127.0.0.1:8101).
+    public_url_explicit: bool = True
     secrets_dir: Path = Path("var/secrets")
     access_token_minutes: int = 10
     refresh_token_days: int = 14
@@ -43,6 +46,16 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
+
+    def serving_at(self, host: str, port: int) -> "Settings":
+        """These settings for a server on ``host:port``; a derived public_url follows them."""
+        public_url = self.public_url if self.public_url_explicit else local_url(host, port)
+        return replace(self, host=host, port=port, public_url=public_url)
+
+
+def local_url(host: str, port: int) -> str:
+    """The base URL of a server listening on ``host:port`` (the default public_url)."""
+    return f"http://{host}:{port}"
 
 
 def _flatten(config: Mapping[str, Any]) -> dict[tuple[str, str], Any]:
@@ -82,11 +95,14 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             values[target] = environ[env_name]
     if environ.get("PB_DEMO_VOTERS"):
         values[("demo", "voters")] = int(environ["PB_DEMO_VOTERS"])
+    host, port = values[("server", "host")], int(values[("server", "port")])
+    configured_public_url = values.get(("server", "public_url")) or ""
     settings = Settings(
         database_url=values[("database", "url")],
-        host=values[("server", "host")],
-        port=int(values[("server", "port")]),
-        public_url=values[("server", "public_url")],
+        host=host,
+        port=port,
+        public_url=configured_public_url or local_url(host, port),
+        public_url_explicit=bool(configured_public_url),
         secrets_dir=Path(values[("security", "secrets_dir")]),
         access_token_minutes=int(values[("security", "access_token_minutes")]),
         refresh_token_days=int(values[("security", "refresh_token_days")]),
@@ -97,6 +113,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     )
     if settings.access_token_minutes > 10 or settings.access_token_minutes < 1:
         raise ValueError("security.access_token_minutes must be between 1 and 10")
+    if "public_url" in overrides:
+        overrides.setdefault("public_url_explicit", True)
     return replace(settings, **overrides) if overrides else settings
 
 
