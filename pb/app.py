@@ -13,12 +13,11 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 import pb
-from pb import db
+from pb import api_docs, db
 from litestar.di import Provide
 
 from pb.accounts.guards import AccessTokenMiddleware, provide_actor
@@ -120,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="pb — participatory budgeting and micro-grants",
             version=pb.__version__,
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
+            render_plugins=api_docs.render_plugins(),
             components=Components(security_schemes={
                 BEARER_SCHEME: SecurityScheme(
                     type="http", scheme="bearer", bearer_format="JWT",
