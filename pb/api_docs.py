@@ -34,3 +34,20 @@ def render_plugins() -> list[OpenAPIRenderPlugin]:
             options={"withDefaultFonts": False},
         ),
     ]
+
+
+DESCRIPTION = """\
+The JSON API of pb: participatory budgeting rounds, proposals, votes, fair tallies, grants and an
+audit log. The same service functions serve the web pages.
+
+Conventions a newcomer should know:
+
+- **Money** is an integer in **minor units** of the organisation's currency (cents for EUR):
+  `4000000` is 40,000.00 EUR. Never a float.
+- **Times** are UTC, ISO 8601 (`2026-05-01T09:00:00Z`); request times must carry their offset.
+- **Exact figures** in results are JSON integers when whole, otherwise strings `"n/d"` (a reduced
+  fraction): `"2000000/43"` is 2000000 ÷ 43 = 46511.627…; the tally never rounds.
+- **Authentication**: `POST /api/auth/login` returns an access token (at most 10 minutes) and a
+  refresh token; send `Authorization: Bearer <access token>`. Routes marked without a lock are public.
+- **Errors** are `application/problem+json` with a `detail` sentence naming the problem.
+"""

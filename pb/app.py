@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="pb — participatory budgeting and micro-grants",
             version=pb.__version__,
+            description=api_docs.DESCRIPTION,
             path="/schema",
             render_plugins=api_docs.render_plugins(),
             components=Components(security_schemes={

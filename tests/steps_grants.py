@@ -3,7 +3,6 @@ planned and approved tranches, all through the HTTP API."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import httpx
@@ -116,7 +115,7 @@ async def audit_trail(client: httpx.AsyncClient, world: GrantWorld) -> list[tupl
     assert verdict.status_code == 200 and verdict.json()["ok"], verdict.text
     response = await client.get(world.url("/audit/events"), params={"limit": 1000}, headers=world.planner)
     assert response.status_code == 200, response.text
-    return [(e["action"], e["subject"], json.loads(e["payload"])) for e in response.json()]
+    return [(e["action"], e["subject"], e["payload"]) for e in response.json()]
 
 
 async def approved_tranche_world(client: httpx.AsyncClient, amount: int | None = None) -> tuple[GrantWorld, dict, dict]:

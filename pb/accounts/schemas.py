@@ -6,9 +6,20 @@ from typing import Annotated
 
 import msgspec
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+from pb.core.fields import Currency, choices, doc
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+                  doc("Email address: the login name.", "ada@example.org")]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024),
+                     doc("Password (stored only as an argon2id hash).", "correct horse battery staple")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120), doc("Name shown to others.", "Ada Lovelace")]
+ROLE_MEANINGS = {
+    "citizen": "proposes projects, votes, follows results (every member has it)",
+    "reviewer": "judges proposals against the round's criteria",
+    "official": "administers rounds, budgets, the census, tallies and grants",
+    "auditor": "reads and verifies everything, changes nothing",
+}
+Roles = Annotated[list[str], doc(choices("Roles in this organisation.", ROLE_MEANINGS), ["citizen", "reviewer"])]
 
 
 class SignUp(msgspec.Struct, forbid_unknown_fields=True):
@@ -22,23 +33,29 @@ class LogIn(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
 
 
+RefreshToken = Annotated[str, doc("The opaque refresh token from login or the last refresh; it works once.",
+                                  "rt_2f6c0d3e9a8b4c7d")]
+
+
 class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
-    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    refresh_token: Annotated[RefreshToken, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class LogOut(msgspec.Struct, forbid_unknown_fields=True):
-    refresh_token: str | None = None
+    refresh_token: Annotated[RefreshToken, doc("Also revoke this refresh token's whole login (optional).")] | None = None
 
 
 class SetRoles(msgspec.Struct, forbid_unknown_fields=True):
-    roles: list[str]
+    roles: Annotated[Roles, doc(choices("The member's complete new set of roles (citizen is always kept).",
+                                        ROLE_MEANINGS))]
 
 
 class TokenOut(msgspec.Struct):
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    token_type: str = "Bearer"
+    access_token: Annotated[str, doc("JWT for 'Authorization: Bearer <token>', valid for expires_in seconds.")]
+    refresh_token: Annotated[str, doc("Opaque token for POST /api/auth/refresh; each use returns a new one.")]
+    expires_in: Annotated[int, doc("Seconds until the access token expires (at most 600).", 600)]
+    token_type: Annotated[str, doc("Always `Bearer`: send the access token as 'Authorization: Bearer <token>'.")] = (
+        "Bearer")
 
 
 class Created(msgspec.Struct):
@@ -48,7 +65,7 @@ class Created(msgspec.Struct):
 class MembershipOut(msgspec.Struct):
     organisation_id: int
     organisation_name: str
-    roles: list[str]
+    roles: Roles
 
 
 class MeOut(msgspec.Struct):
@@ -61,11 +78,11 @@ class MeOut(msgspec.Struct):
 class OrganisationOut(msgspec.Struct):
     id: int
     name: str
-    slug: str
-    currency: str
+    slug: Annotated[str, doc("Short unique name used in URLs and the command line.", "riverton")]
+    currency: Currency
 
 
 class MemberOut(msgspec.Struct):
     user_id: int
     display_name: str
-    roles: list[str]
+    roles: Roles

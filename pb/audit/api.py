@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import msgspec
 from litestar import get
@@ -12,25 +13,29 @@ from litestar.params import Parameter
 from pb.accounts.domain import AUDITOR, OFFICIAL, Actor
 from pb.accounts.guards import requires_role
 from pb.audit import service
+from pb.core.fields import Sha256Hex, doc
 
 
 
 class AuditEventOut(msgspec.Struct):
-    seq: int
-    prev_hash: str
-    hash: str
-    actor: str
-    action: str
-    subject: str
-    payload: str
-    occurred_at: str
+    seq: Annotated[int, doc("Position in the organisation's chain: 1, 2, 3, …")]
+    prev_hash: Annotated[Sha256Hex, doc("The previous event's hash (64 zeros for the first event).")]
+    hash: Annotated[Sha256Hex, doc(
+        "SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of {organisation_id, seq, prev_hash, actor, "
+        "action, subject, payload, occurred_at}, where payload is the canonical JSON text of the payload object.")]
+    actor: Annotated[str, doc("Who acted, as a pseudonym (no personal data).", "user:7")]
+    action: Annotated[str, doc("What was done.", "round.phase_changed")]
+    subject: Annotated[str, doc("What it was done to.", "round:2")]
+    payload: Annotated[Any, doc("The event's details as a JSON object (no personal data).",
+                                {"from": "review", "to": "voting"})]
+    occurred_at: Annotated[str, doc("When, in UTC, ISO 8601, exactly as hashed.", "2026-05-01T09:00:00.000000Z")]
 
 
 class VerifyOut(msgspec.Struct):
-    ok: bool
+    ok: Annotated[bool, doc("Every event's hash recomputes and links to the previous one.")]
     events_checked: int
-    head_hash: str
-    broken_seq: int | None
+    head_hash: Annotated[Sha256Hex, doc("The hash of the last event checked: publish it to pin the chain.")]
+    broken_seq: Annotated[int, doc("The first event that does not verify; null when ok.")] | None
     problem: str | None
 
 
@@ -42,7 +47,8 @@ async def list_events(
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
     events = await service.list_events(actor.organisation_id, after_seq, limit)
-    return [AuditEventOut(e.seq, e.prev_hash, e.hash, e.actor, e.action, e.subject, e.payload, e.occurred_at)
+    return [AuditEventOut(e.seq, e.prev_hash, e.hash, e.actor, e.action, e.subject, json.loads(e.payload),
+                          e.occurred_at)
             for e in events]
 
 

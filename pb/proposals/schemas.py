@@ -2,62 +2,95 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 
-Minor = Annotated[int, msgspec.Meta(ge=1, le=10**15)]
+from pb.core.fields import MinorUnits, MinorUnitsIn, UtcTime, choices, doc, money, utc
+
+Minor = MinorUnitsIn
 Reason = Annotated[str, msgspec.Meta(max_length=5000)]
+
+STATUS_MEANINGS = {
+    "draft": "being written, visible to its authors only",
+    "submitted": "sent for review",
+    "in_review": "a reviewer is judging it",
+    "eligible": "passed review; goes on the ballot when voting opens",
+    "ineligible": "failed review (public reason given; may be appealed once)",
+    "changes_requested": "the authors must revise and resubmit",
+    "appealed": "the authors appealed an ineligible decision",
+    "on_ballot": "on the frozen ballot of the vote",
+    "selected": "won the vote",
+    "not_selected": "did not win",
+    "funded": "a grant was created for it",
+    "withdrawn": "withdrawn by its authors",
+}
+ProposalStatus = Annotated[str, doc(choices("Where the proposal stands.", STATUS_MEANINGS), "eligible")]
+DECISION_MEANINGS = {
+    "eligible": "meets every criterion",
+    "ineligible": "fails a criterion (public_reason required)",
+    "changes_requested": "could be eligible after changes (public_reason required)",
+}
+REQUESTED = "The amount the proposers ask for: the sum of the cost lines."
+ADJUSTED = "The reviewer's corrected cost estimate, when it differs from the request (explained in cost_explanation)."
+FINAL_COST = "The cost used on the ballot: the adjusted cost if any, else the requested amount; null before review."
+CriterionKey = Annotated[str, doc("The key of one of the round's criteria.", "public_land")]
 
 
 class CostLine(msgspec.Struct, forbid_unknown_fields=True):
-    label: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    amount: Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15)]  # positivity is a rule: 422 names the line
+    label: Annotated[str, msgspec.Meta(min_length=1, max_length=200), doc("What the money buys.", "Benches (4)")]
+    # positivity is a rule: 422 names the line
+    amount: Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15), money("The line's cost, positive.", 1_200_000)]
 
 
 class ProposalIn(msgspec.Struct, forbid_unknown_fields=True):
     """The whole content of a proposal (an edit sends it all again)."""
 
-    budget_id: int
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    requested_amount: Minor
-    cost_lines: list[CostLine]
+    budget_id: Annotated[int, doc("The round's budget (district or city-wide) the proposal competes in.", 1)]
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200), doc("Short public title.", "Benches by the river")]
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=500),
+                       doc("One or two sentences shown on the ballot.", "Four benches along the river path.")]
+    requested_amount: Annotated[Minor, money(REQUESTED, 1_200_000)]
+    cost_lines: Annotated[list[CostLine], doc("The cost breakdown; the amounts add up to requested_amount.")]
     description: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
     category: Annotated[str, msgspec.Meta(max_length=80)] = ""
-    co_proposers: Annotated[list[int], msgspec.Meta(max_length=20)] = []
+    co_proposers: Annotated[list[int], msgspec.Meta(max_length=20),
+                            doc("User ids of co-authors (members of the organisation).", [])] = []
 
 
 class CriterionResultIn(msgspec.Struct, forbid_unknown_fields=True):
-    key: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-    passed: bool
+    key: Annotated[CriterionKey, msgspec.Meta(min_length=1, max_length=40)]
+    passed: Annotated[bool, doc("Does the proposal meet this criterion?", True)]
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
 class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
-    criteria: list[CriterionResultIn]
-    decision: Literal["eligible", "ineligible", "changes_requested"]
+    criteria: Annotated[list[CriterionResultIn], doc("One result for each of the round's criteria.")]
+    decision: Annotated[Literal["eligible", "ineligible", "changes_requested"],
+                        doc(choices("The review's outcome.", DECISION_MEANINGS), "eligible")]
     public_reason: Reason = ""
-    adjusted_cost: Minor | None = None
+    adjusted_cost: Annotated[Minor, money(ADJUSTED, 1_100_000)] | None = None
     cost_explanation: Reason = ""
 
 
 class AppealIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=5000),
+                      doc("Why the authors think the ineligible decision is wrong (public).",
+                          "The site is municipal land: see the land registry extract.")]
 
 
 class AppealDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
-    criteria: list[CriterionResultIn]
-    decision: Literal["eligible", "ineligible"]
+    criteria: Annotated[list[CriterionResultIn], doc("One result for each of the round's criteria.")]
+    decision: Annotated[Literal["eligible", "ineligible"],
+                        doc(choices("The final outcome of the appeal.", DECISION_MEANINGS), "eligible")]
     public_reason: Reason = ""
-    adjusted_cost: Minor | None = None
+    adjusted_cost: Annotated[Minor, money(ADJUSTED, 1_100_000)] | None = None
     cost_explanation: Reason = ""
 
 
 class CostLineOut(msgspec.Struct):
     label: str
-    amount: int
+    amount: Annotated[int, money("The line's cost.", 1_200_000)]
 
 
 class CriterionResultOut(msgspec.Struct):
@@ -68,13 +101,14 @@ class CriterionResultOut(msgspec.Struct):
 
 class ReviewOut(msgspec.Struct):
     id: int
-    stage: str
-    decision: str
+    stage: Annotated[str, doc(choices("Which decision this is.", {"review": "the first review",
+                                                                    "appeal": "the decision on an appeal"}))]
+    decision: Annotated[str, doc(choices("The outcome.", DECISION_MEANINGS), "eligible")]
     public_reason: str
     criteria: list[CriterionResultOut]
-    adjusted_cost: int | None
+    adjusted_cost: Annotated[MinorUnits, money(ADJUSTED)] | None
     cost_explanation: str
-    created_at: datetime
+    created_at: Annotated[UtcTime, utc("When the decision was recorded.")]
     reviewer_id: int | None  # shown to staff only
 
 
@@ -88,12 +122,12 @@ class ProposalOut(msgspec.Struct):
     summary: str
     description: str
     category: str
-    status: str
-    requested_amount: int
+    status: ProposalStatus
+    requested_amount: Annotated[MinorUnits, money(REQUESTED, 1_200_000)]
     cost_lines: list[CostLineOut]
-    final_cost: int | None
-    appealed: bool
-    submitted_at: datetime | None
+    final_cost: Annotated[MinorUnits, money(FINAL_COST, 1_100_000)] | None
+    appealed: Annotated[bool, doc("Has the one allowed appeal been used?")]
+    submitted_at: Annotated[UtcTime, utc("When it was last submitted.")] | None
     appeal_reason: str | None
     reviews: list[ReviewOut]
 
@@ -104,9 +138,9 @@ class ProposalSummaryOut(msgspec.Struct):
     title: str
     summary: str
     category: str
-    status: str
-    requested_amount: int
-    final_cost: int | None
+    status: ProposalStatus
+    requested_amount: Annotated[MinorUnits, money(REQUESTED, 1_200_000)]
+    final_cost: Annotated[MinorUnits, money(FINAL_COST, 1_100_000)] | None
 
 
 class Created(msgspec.Struct):

@@ -2,51 +2,83 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 
+from pb.core.fields import MinorUnits, MinorUnitsIn, Sha256Hex, UtcTime, UtcTimeIn, choices, doc, money, utc
+from pb.rounds.domain import BALLOT_FORMAT_HELP
+from pb.tally import RULES
+
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
-Minor = Annotated[int, msgspec.Meta(ge=1, le=10**15)]  # money in minor units
-When = Annotated[datetime, msgspec.Meta(tz=True)]
+Minor = MinorUnitsIn
+When = UtcTimeIn
 Count = Annotated[int, msgspec.Meta(ge=0, le=1000)]
 Percent = Annotated[int, msgspec.Meta(ge=0, le=100)]
 District = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
 Points = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
+PHASE_MEANINGS = {
+    "draft": "being prepared by officials, not public",
+    "submission": "citizens submit proposals",
+    "review": "officials judge proposals' eligibility",
+    "voting": "residents vote; the configuration is frozen",
+    "closed": "voting ended, not yet tallied",
+    "tallied": "results computed, visible to staff",
+    "published": "results public",
+    "funding": "grants being paid to the winners",
+    "completed": "everything paid and reported",
+    "cancelled": "stopped before voting",
+}
+Phase = Annotated[str, doc(choices("The round's phase (phases only move forward, each move is audited).",
+                                   PHASE_MEANINGS), "voting")]
+BUDGET_KINDS = {"district": "for the residents of one district", "citywide": "for every resident"}
+BallotFormat = Annotated[str, doc(choices("How voters fill in this budget's ballot.", BALLOT_FORMAT_HELP), "approval")]
+RULE_MEANINGS = {name: str(rule["title"]) for name, rule in RULES.items()}
+TallyRule = Annotated[str, doc(choices("The voting rule that picks the winners (details and options: "
+                                       "GET /api/orgs/{org_id}/staff/tally-options).", RULE_MEANINGS), "mes")]
+TallyOptions = Annotated[dict[str, Any], doc(
+    "The rule's options, e.g. {\"satisfaction\": \"cost\", \"completion\": \"add1\"}; the allowed keys and values "
+    "per rule are listed at GET /api/orgs/{org_id}/staff/tally-options.", {"completion": "add1"})]
+SUBMISSION_START = "Submission opens (informative: officials move phases explicitly)."
+
 
 class CriterionIn(msgspec.Struct, forbid_unknown_fields=True):
-    key: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,40}$")]
-    label: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    key: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,40}$"),
+                   doc("Short id of the criterion, used in reviews (a-z, 0-9, _).", "public_land")]
+    label: Annotated[str, msgspec.Meta(min_length=1, max_length=200),
+                     doc("The criterion as citizens read it.", "The project is on public land")]
     description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
 class BudgetIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: Title
-    kind: Literal["district", "citywide"]
-    amount: Minor
-    district: District | None = None
-    ballot_format: Literal["approval", "choose-1", "knapsack", "cumulative", "scoring", "ordinal"] = "approval"
-    min_projects: Count | None = None
-    max_projects: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
-    min_spend_percent: Percent | None = None
-    points_per_voter: Points | None = None
-    score_min: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
-    score_max: Points | None = None
+    name: Annotated[Title, doc("The budget's name.", "North district")]
+    kind: Annotated[Literal["district", "citywide"], doc(choices("Who votes in it.", BUDGET_KINDS), "district")]
+    amount: Annotated[Minor, money("The money to share among winning projects.")]
+    district: Annotated[District, doc("For kind `district`: the census district whose residents vote here.",
+                                      "north")] | None = None
+    ballot_format: Annotated[Literal["approval", "choose-1", "knapsack", "cumulative", "scoring", "ordinal"],
+                             doc(choices("How voters fill in this budget's ballot.", BALLOT_FORMAT_HELP))] = "approval"
+    min_projects: Annotated[Count, doc("approval, ordinal: fewest projects a ballot lists.")] | None = None
+    max_projects: Annotated[int, msgspec.Meta(ge=1, le=1000),
+                            doc("approval, ordinal: most projects a ballot lists.")] | None = None
+    min_spend_percent: Annotated[Percent, doc("knapsack: a ballot spends at least this % of the budget.")] | None = None
+    points_per_voter: Annotated[Points, doc("cumulative: points each voter shares among projects.")] | None = None
+    score_min: Annotated[int, msgspec.Meta(ge=0, le=1_000_000), doc("scoring: lowest score.")] | None = None
+    score_max: Annotated[Points, doc("scoring: highest score.")] | None = None
 
 
 class RoundCreate(msgspec.Struct, forbid_unknown_fields=True):
-    title: Title
-    max_proposal_amount: Minor
+    title: Annotated[Title, doc("The round's public title.", "Riverton decides 2026")]
+    max_proposal_amount: Annotated[Minor, money("The most a single proposal may request.", 2_500_000)]
     budgets: list[BudgetIn] = []
     description: Text = ""
     criteria: list[CriterionIn] = []
-    tally_rule: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] = "greedy"
-    tally_options: dict[str, Any] = {}
-    allow_revision: bool = False
-    submission_start: When | None = None
+    tally_rule: Annotated[TallyRule, msgspec.Meta(min_length=1, max_length=40)] = "greedy"
+    tally_options: TallyOptions = {}
+    allow_revision: Annotated[bool, doc("May a voter replace their ballot until voting closes?")] = False
+    submission_start: Annotated[When, utc(SUBMISSION_START)] | None = None
     submission_end: When | None = None
     voting_start: When | None = None
     voting_end: When | None = None
@@ -59,8 +91,8 @@ class RoundUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
     description: Text | msgspec.UnsetType = msgspec.UNSET
     max_proposal_amount: Minor | msgspec.UnsetType = msgspec.UNSET
     criteria: list[CriterionIn] | msgspec.UnsetType = msgspec.UNSET
-    tally_rule: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | msgspec.UnsetType = msgspec.UNSET
-    tally_options: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    tally_rule: Annotated[TallyRule, msgspec.Meta(min_length=1, max_length=40)] | msgspec.UnsetType = msgspec.UNSET
+    tally_options: TallyOptions | msgspec.UnsetType = msgspec.UNSET
     allow_revision: bool | msgspec.UnsetType = msgspec.UNSET
     submission_start: When | None | msgspec.UnsetType = msgspec.UNSET
     submission_end: When | None | msgspec.UnsetType = msgspec.UNSET
@@ -69,7 +101,9 @@ class RoundUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
 
 
 class PhaseChange(msgspec.Struct, forbid_unknown_fields=True):
-    target: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+    target: Annotated[str, msgspec.Meta(min_length=1, max_length=20),
+                      doc(choices("The phase to move to: the next one, or `cancelled` before voting.", PHASE_MEANINGS),
+                          "submission")]
 
 
 class CriterionOut(msgspec.Struct):
@@ -81,24 +115,24 @@ class CriterionOut(msgspec.Struct):
 class BallotProjectOut(msgspec.Struct):
     proposal_id: int
     title: str
-    cost: int
+    cost: Annotated[MinorUnits, money("The project's final cost on the ballot (after review).", 1_250_000)]
 
 
 class BudgetOut(msgspec.Struct):
     id: int
     name: str
-    kind: str
+    kind: Annotated[str, doc(choices("Who votes in it.", BUDGET_KINDS), "district")]
     district: str | None
-    amount: int
-    ballot_format: str
+    amount: Annotated[MinorUnits, money("The money to share among winning projects.")]
+    ballot_format: BallotFormat
     min_projects: int | None
     max_projects: int | None
     min_spend_percent: int | None
     points_per_voter: int | None
     score_min: int | None
     score_max: int | None
-    eligible_count: int | None
-    ballot: list[BallotProjectOut] | None  # the frozen ballot once voting opened
+    eligible_count: Annotated[int, doc("Residents allowed to vote in this budget, committed when voting opened.")] | None
+    ballot: Annotated[list[BallotProjectOut], doc("The frozen ballot (projects and costs), once voting opened.")] | None
 
 
 class RoundOut(msgspec.Struct):
@@ -106,25 +140,27 @@ class RoundOut(msgspec.Struct):
     organisation_id: int
     title: str
     description: str
-    phase: str
-    currency: str
-    max_proposal_amount: int
-    tally_rule: str
-    tally_options: dict[str, Any]
+    phase: Phase
+    currency: Annotated[str, doc("ISO 4217 code of every amount in this round.", "EUR")]
+    max_proposal_amount: Annotated[MinorUnits, money("The most a single proposal may request.", 2_500_000)]
+    tally_rule: TallyRule
+    tally_options: TallyOptions
     criteria: list[CriterionOut]
     allow_revision: bool
-    submission_start: datetime | None
-    submission_end: datetime | None
-    voting_start: datetime | None
-    voting_end: datetime | None
-    frozen_config_hash: str | None
+    submission_start: Annotated[UtcTime, utc(SUBMISSION_START)] | None
+    submission_end: UtcTime | None
+    voting_start: UtcTime | None
+    voting_end: UtcTime | None
+    frozen_config_hash: Annotated[Sha256Hex, doc(
+        "SHA-256 of the canonical configuration frozen when voting opened (rules, budgets, ballot); null before."
+    )] | None
     budgets: list[BudgetOut]
 
 
 class RoundSummaryOut(msgspec.Struct):
     id: int
     title: str
-    phase: str
+    phase: Phase
 
 
 class Created(msgspec.Struct):
@@ -132,11 +168,12 @@ class Created(msgspec.Struct):
 
 
 class BallotFormatOut(msgspec.Struct):
-    format: str
+    format: BallotFormat
     description: str
-    settings: list[str]  # the budget fields this format takes
+    settings: Annotated[list[str], doc("The budget fields this format takes.", ["min_projects", "max_projects"])]
 
 
 class TallyOptionsOut(msgspec.Struct):
-    rules: dict[str, Any]  # rule -> title, description, options (allowed values or a description)
+    rules: Annotated[dict[str, Any], doc(
+        "Rule name -> {title, description, options}; each option lists its allowed values or describes them.")]
     ballot_formats: list[BallotFormatOut]

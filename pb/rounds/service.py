@@ -216,7 +216,11 @@ async def round_view(organisation_id: int, round_id: int, *, include_draft: bool
 
 
 async def list_rounds(organisation_id: int, *, include_drafts: bool) -> list[RoundRow]:
-    return await repo.list_rounds(organisation_id, include_drafts)
+    """The organisation's rounds; an organisation that does not exist is a 404, not an empty list."""
+    rounds = await repo.list_rounds(organisation_id, include_drafts)
+    if not rounds and await accounts_repo.organisation(organisation_id) is None:
+        raise NotFound("No such organisation.")
+    return rounds
 
 
 async def frozen_config(organisation_id: int, round_id: int) -> dict[str, Any]:

@@ -6,20 +6,29 @@ from typing import Annotated, Any
 
 import msgspec
 
+from pb.core.fields import Sha256Hex, doc
+
 Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 ProposalId = Annotated[int, msgspec.Meta(ge=1)]
+Receipt = Annotated[Sha256Hex, doc("The ballot's receipt: SHA-256 of its canonical content (with a random nonce). "
+                                   "Look it up to check the ballot was recorded as cast.")]
+RECEIPT_STATUS = "`received`: the ballot is stored and will be counted."
 
 
 class BindCensus(msgspec.Struct, forbid_unknown_fields=True):
-    identifier: Identifier
+    identifier: Annotated[Identifier, doc("Your resident number (or invitation code) as printed by the city; "
+                                          "only its keyed hash is stored.", "RIV-00001")]
 
 
 class CastBallot(msgspec.Struct, forbid_unknown_fields=True):
     # A list, not a set: a repeated project is refused by name (duplicate_project), not merged;
     # on a ranked ballot the order is the ranking, most preferred first.
-    projects: Annotated[list[ProposalId], msgspec.Meta(max_length=1000)]
+    projects: Annotated[list[ProposalId], msgspec.Meta(max_length=1000), doc(
+        "Proposal ids from the budget's ballot. Ranked (ordinal) ballots: most preferred first. "
+        "A project listed twice is refused.", [3, 7])]
     # cumulative and scoring ballots: one whole number per listed project, in the same order
-    points: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]], msgspec.Meta(max_length=1000)] \
+    points: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]], msgspec.Meta(max_length=1000), doc(
+        "cumulative and scoring ballots only: one whole number per listed project, in the same order.")] \
         | None = None
 
 
@@ -40,9 +49,9 @@ class DistrictCountOut(msgspec.Struct):
 
 
 class CastOut(msgspec.Struct):
-    receipt: str
-    content: str  # the canonical JSON whose SHA-256 is the receipt
-    status: str = "received"
+    receipt: Receipt
+    content: Annotated[str, doc("The canonical JSON of the ballot whose SHA-256 is the receipt (keep it to verify).")]
+    status: Annotated[str, doc(RECEIPT_STATUS)] = "received"
 
 
 class BudgetChoiceOut(msgspec.Struct):
@@ -52,7 +61,8 @@ class BudgetChoiceOut(msgspec.Struct):
 
 
 class ReceiptOut(msgspec.Struct):
-    receipt: str
-    status: str
-    budget_id: int | None = None
-    content: dict[str, Any] | None = None
+    receipt: Receipt
+    status: Annotated[str, doc(RECEIPT_STATUS)]
+    budget_id: Annotated[int, doc("Shown after voting closed.")] | None = None
+    content: Annotated[dict[str, Any], doc("The ballot as recorded (projects, points, nonce), shown after voting "
+                                           "closed so the voter can check it.")] | None = None

@@ -47,7 +47,7 @@ async def test_tally_settles_proposals_and_logs_the_result_hashes(client):
     events = (await client.get(f"/api/orgs/{world['org_id']}/audit/events", params={"limit": 1000},
                                headers=world["official"])).json()
     tallied = next(e for e in events if e["action"] == "results.tallied")
-    payload = json.loads(tallied["payload"]) if isinstance(tallied["payload"], str) else tallied["payload"]
+    payload = tallied["payload"]
     assert payload["result_hashes"] == {str(b["budget_id"]): b["result_hash"] for b in world["tally"]["budgets"]}
 
 

@@ -3,7 +3,6 @@ appeal decided by another reviewer, and every refusal."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -47,7 +46,7 @@ async def test_an_eligible_review_with_adjusted_cost_is_recorded_and_audited(cli
     assert [c["key"] for c in seen["criteria"]] == ["feasible", "public_land"] and seen["reviewer_id"] is None
     events = [e for e in (await client.get(f"/api/orgs/{world['org_id']}/audit/events",
                                             headers=world["official"])).json() if e["action"] == "proposal.reviewed"]
-    assert json.loads(events[0]["payload"])["decision"] == "eligible"
+    assert events[0]["payload"]["decision"] == "eligible"
     assert events[0]["actor"] == f"user:{world['reviewer_id']}"
 
 
