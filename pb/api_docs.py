@@ -31,7 +31,9 @@ def render_plugins() -> list[OpenAPIRenderPlugin]:
             css_url="/static/api-docs.css",
             favicon=FAVICON,
             # Scalar's bundle carries its own styles; its default fonts would come from its CDN.
-            options={"withDefaultFonts": False},
+            # Its AI agent and developer toolbar are hosted Scalar services: off.
+            options={"withDefaultFonts": False, "agent": {"disabled": True}, "showDeveloperTools": "never",
+                     "mcp": {"disabled": True}},
         ),
     ]
 
@@ -48,6 +50,7 @@ Conventions a newcomer should know:
 - **Exact figures** in results are JSON integers when whole, otherwise strings `"n/d"` (a reduced
   fraction): `"2000000/43"` is 2000000 ÷ 43 = 46511.627…; the tally never rounds.
 - **Authentication**: `POST /api/auth/login` returns an access token (at most 10 minutes) and a
-  refresh token; send `Authorization: Bearer <access token>`. Routes marked without a lock are public.
+  refresh token; send `Authorization: Bearer <access token>`. Public routes need no token (Swagger UI
+  shows a lock on the others).
 - **Errors** are `application/problem+json` with a `detail` sentence naming the problem.
 """
