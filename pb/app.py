@@ -23,7 +23,7 @@ from litestar.di import Provide
 from pb.accounts.guards import AccessTokenMiddleware, provide_actor
 from pb.accounts.service import AuthConfig, configure_password_hashing
 from pb.core.errors import DomainError
-from pb.core.keyring import load_census_key, load_keyring
+from pb.core.keyring import RoundKeyStore, load_census_key, load_keyring
 from pb.core.ratelimit import RateLimiter
 from pb.resources import FRONTEND
 from pb.settings import Settings, get_settings
@@ -84,11 +84,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_password_hashing(settings.password_time_cost, settings.password_memory_kib)
     engine = db.make_engine(settings.database_url)
     db.bind_engine(engine)
+    round_keys = RoundKeyStore(settings.secrets_dir)
 
     async def on_startup() -> None:
+        from pb.voting.service import open_pending_ballot_boxes
+
         db.bind_engine(engine)
         await db.start(engine)
         await db.prepare_engine(engine)
+        await open_pending_ballot_boxes(round_keys)  # finish an opening a crash interrupted
 
     async def on_shutdown() -> None:
         await db.stop(engine)
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 refresh_days=settings.refresh_token_days,
             ),
             "census_key": load_census_key(settings.secrets_dir),
+            "round_keys": round_keys,
             "rate_limiter": RateLimiter(settings.rate_limit_per_minute),
         }
     )

@@ -13,14 +13,14 @@ from pb.grants.tables import Grant, ProgressReport, Tranche
 from pb.proposals.tables import Appeal, Proposal, ProposalCoProposer, Review
 from pb.results.tables import ProjectResult, TallyRun
 from pb.rounds.tables import Budget, Round
-from pb.voting.tables import Ballot, CensusEntry, Participation
+from pb.voting.tables import Ballot, CensusEntry, Participation, SealedBallot
 
 TABLES = [
     Organisation, User, Membership, RefreshToken, RevokedAccessToken,
     AuditEvent,
     Round, Budget,
     Proposal, ProposalCoProposer, Review, Appeal,
-    CensusEntry, Participation, Ballot,
+    CensusEntry, Participation, SealedBallot, Ballot,
     TallyRun, ProjectResult,
     Grant, Tranche, ProgressReport,
 ]
