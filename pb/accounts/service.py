@@ -17,7 +17,7 @@ from pb.audit import service as audit
 from pb.core.clock import utcnow
 from pb.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from pb.core.keyring import Keyring
-from pb.core.tokens import AccessClaims, issue_access_token
+from pb.core.tokens import CLOCK_SKEW, MAX_LIFETIME, AccessClaims, issue_access_token
 from pb.db import write_transaction
 
 _hasher = PasswordHasher()  # argon2id; cost set from settings by configure_password_hashing
@@ -78,7 +78,7 @@ async def sign_up(email: str, password: str, display_name: str) -> int:
 
 async def _issue_pair(config: AuthConfig, user_id: int, family: str) -> TokenPair:
     access, _ = issue_access_token(
-        config.keyring, user_id=user_id, issuer=config.issuer, minutes=config.access_minutes
+        config.keyring, user_id=user_id, login_id=family, issuer=config.issuer, minutes=config.access_minutes
     )
     refresh = secrets.token_urlsafe(32)
     await repo.insert_refresh_token(
@@ -110,24 +110,36 @@ async def refresh(config: AuthConfig, refresh_token: str) -> TokenPair:
             return await _issue_pair(config, consumed["user"], consumed["family"])
         family = await repo.refresh_token_family(token_hash)
         if family:
-            await repo.revoke_family(family)
+            await _end_login(family)
     if family:
         raise Unauthorized("This refresh token was already used or revoked; all sessions of this login are ended.",
                            code="refresh_token_reused")
     raise Unauthorized("The refresh token is not valid.", code="bad_refresh_token")
 
 
+async def _end_login(family: str) -> None:
+    """Revoke the login's refresh tokens and, until they would have expired, its access tokens."""
+    await repo.revoke_family(family, utcnow() + MAX_LIFETIME + CLOCK_SKEW)
+
+
 async def log_out(access: AccessClaims, refresh_token: str | None) -> None:
+    """End the whole login the access token belongs to (and the one of ``refresh_token`` if it is
+    another login of the same user), with or without a body."""
     async with write_transaction():
-        await repo.revoke_access_token(access.jti, access.expires_at)
+        await _end_login(access.login_id)
         if refresh_token:
-            family = await repo.refresh_token_family(_hash_refresh(refresh_token))
-            if family:
-                await repo.revoke_family(family)
+            found = await repo.refresh_token_owner_and_family(_hash_refresh(refresh_token))
+            if found and found["user"] == access.user_id and found["family"] != access.login_id:
+                await _end_login(found["family"])
 
 
-async def is_access_revoked(jti: str) -> bool:
-    return await repo.access_token_revoked(jti)
+async def is_login_revoked(login_id: str) -> bool:
+    """Checked on every authenticated request: one indexed lookup.
+
+    Cacheable: a revoked login never comes back, so a "revoked" answer may be cached until the
+    token expires; a "not revoked" answer cached for N seconds delays revocation by at most N.
+    """
+    return await repo.login_revoked(login_id)
 
 
 async def create_organisation(name: str, slug: str, first_official_user_id: int, currency: str = "EUR") -> int:
