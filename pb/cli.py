@@ -44,7 +44,8 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
 
     host, port = host or settings.host, port or settings.port
     click.echo(f"pb is serving at http://{host}:{port}/  (API docs: http://{host}:{port}/schema/swagger)")
-    uvicorn.run("pb.app:create_app", factory=True, host=host, port=port, log_level="warning")
+    # proxy_headers=False: X-Forwarded-For is read by pb itself, only from security.trusted_proxies.
+    uvicorn.run("pb.app:create_app", factory=True, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @click.group()
