@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from pb.accounts import repo
 from pb.accounts.domain import AUDITOR, CITIZEN, OFFICIAL, ROLES, Actor, format_roles
+from pb.accounts.passwords import password_problem
 from pb.audit import service as audit
 from pb.core.clock import utcnow
 from pb.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -30,7 +31,6 @@ def configure_password_hashing(time_cost: int, memory_kib: int) -> None:
     if (_hasher.time_cost, _hasher.memory_cost) != (time_cost, memory_kib):
         _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
         _DUMMY_HASH = _hasher.hash("timing-equaliser")
-MIN_PASSWORD_LENGTH = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +67,9 @@ async def _password_matches(password_hash: str, password: str) -> bool:
 
 
 async def sign_up(email: str, password: str, display_name: str) -> int:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", code="password_too_short")
+    problem = password_problem(password, email, display_name)
+    if problem:
+        raise Invalid(problem, code="weak_password", extra={"errors": [{"pointer": "/password", "detail": problem}]})
     password_hash = await _hash_password(password)
     if await repo.user_by_email(email):
         raise Conflict("An account with this email address already exists.", code="email_taken")
