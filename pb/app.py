@@ -25,6 +25,7 @@ from litestar.di import Provide
 from pb.accounts.guards import AccessTokenMiddleware, provide_actor
 from pb.accounts.service import AuthConfig, configure_password_hashing
 from pb.core.errors import DomainError
+from pb.core.headers import security_headers
 from pb.core.keyring import load_census_key, load_keyring
 from pb.core.ratelimit import RateLimiter, parse_networks
 from pb.settings import Settings, get_settings
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=state,
         dependencies={"actor": Provide(provide_actor, sync_to_thread=False)},
         middleware=[DefineMiddleware(AccessTokenMiddleware)],
+        before_send=[security_headers(settings.public_url)],
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
         openapi_config=OpenAPIConfig(
             title="pb — participatory budgeting and micro-grants",
