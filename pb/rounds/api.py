@@ -16,7 +16,7 @@ from pb.rounds.domain import BALLOT_FORMAT_HELP, BALLOT_FORMATS, FORMAT_SETTINGS
 from pb.tally import RULES
 from pb.rounds.schemas import (
     BallotFormatOut, TallyOptionsOut,
-    BallotProjectOut, BudgetIn, BudgetOut, Created, CriterionOut, PhaseChange, RoundCreate, RoundOut,
+    BallotProjectOut, BudgetIn, BudgetOut, Created, CriterionOut, NextPhaseOut, PhaseChange, RoundCreate, RoundOut,
     RoundSummaryOut, RoundUpdate,
 )
 
@@ -46,6 +46,7 @@ def _round_out(view: service.RoundView) -> RoundOut:
         [msgspec.convert(c, CriterionOut) for c in found.criteria_list], found.allow_revision,
         found.submission_start, found.submission_end, found.voting_start, found.voting_end,
         found.frozen_config_hash, budgets,
+        None if view.next_phase is None else msgspec.convert(view.next_phase, NextPhaseOut, from_attributes=True),
     )
 
 

@@ -101,6 +101,14 @@ class BudgetOut(msgspec.Struct):
     ballot: list[BallotProjectOut] | None  # the frozen ballot once voting opened
 
 
+class NextPhaseOut(msgspec.Struct):
+    """The phase the round's dates call for next; ``overdue`` once its date has passed."""
+
+    phase: str
+    due_at: datetime
+    overdue: bool
+
+
 class RoundOut(msgspec.Struct):
     id: int
     organisation_id: int
@@ -119,6 +127,7 @@ class RoundOut(msgspec.Struct):
     voting_end: datetime | None
     frozen_config_hash: str | None
     budgets: list[BudgetOut]
+    next_phase: NextPhaseOut | None = None  # officials move phases by hand; this says when one is due
 
 
 class RoundSummaryOut(msgspec.Struct):

@@ -48,7 +48,8 @@ async def test_logout_body_cannot_end_another_users_login(client):
     await sign_up_and_log_in(client, "mira")
     await sign_up_and_log_in(client, "nils")
     mira, nils = await _login(client, "mira"), await _login(client, "nils")
-    response = await client.post("/api/auth/logout", json={"refresh_token": nils["refresh_token"]}, headers=_bearer(mira))
+    response = await client.post("/api/auth/logout", json={"refresh_token": nils["refresh_token"]},
+                                 headers=_bearer(mira))
     assert response.status_code == 204
     assert await _me_status(client, nils) == 200
 
