@@ -148,3 +148,12 @@ def test_admitted_requests_never_exceed_the_burst_plus_the_refill(limit, gaps):
     for i, start in enumerate(admitted):
         for j in range(i, len(admitted)):
             assert j - i + 1 <= limit + (admitted[j] - start) * limit / 60 + 1e-9
+
+
+def test_trusted_proxies_come_from_the_config_or_a_comma_separated_variable():
+    from pb.settings import load_settings
+
+    assert load_settings({}).trusted_proxies == ()
+    settings = load_settings({"PB_SECURITY_TRUSTED_PROXIES": "10.0.0.2, fd00::/8"})
+    assert settings.trusted_proxies == ("10.0.0.2", "fd00::/8")
+    assert len(parse_networks(settings.trusted_proxies)) == 2
