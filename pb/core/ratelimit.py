@@ -131,7 +131,7 @@ class LoginAttempt:
 
     account: bytes
     address: str
-    key: Hashable | None
+    key: Hashable
 
 
 @dataclass
@@ -208,11 +208,11 @@ class RateLimiter:
         self._known_pairs.move_to_end(pair)
         return True
 
-    async def begin_login(self, address: str, email: str) -> LoginAttempt:
-        """Admit a login attempt or raise RateLimited; pass the result to ``login_succeeded``."""
-        account = account_key(email)
+    async def begin_login(self, address: str, email: str) -> LoginAttempt | None:
+        """Admit a login attempt or raise RateLimited; hand the result to ``login_succeeded``."""
         if not self.enabled:
-            return LoginAttempt(account, address, None)
+            return None
+        account = account_key(email)
         if self._pair_known((account, address), self.clock()):
             key = ("login", "pair", account, address)
             self._take([(key, self.per_account, "failed sign-ins to this account from your address")])
@@ -222,9 +222,9 @@ class RateLimiter:
                         (key, self.per_account, "failed sign-ins to this account")])
         return LoginAttempt(account, address, key)
 
-    async def login_succeeded(self, attempt: LoginAttempt) -> None:
+    async def login_succeeded(self, attempt: LoginAttempt | None) -> None:
         """A right password: give the account token back and remember the (account, address) pair."""
-        if attempt.key is None:
+        if attempt is None:
             return
         self._refund(attempt.key, self.per_account)
         pair = (attempt.account, attempt.address)
