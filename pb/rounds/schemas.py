@@ -130,10 +130,11 @@ class RoundOut(msgspec.Struct):
     next_phase: NextPhaseOut | None = None  # officials move phases by hand; this says when one is due
 
 
-class RoundSummaryOut(msgspec.Struct):
+class RoundSummaryOut(msgspec.Struct, omit_defaults=True):
     id: int
     title: str
     phase: str
+    next_phase: NextPhaseOut | None = None  # left out when the round's dates call for nothing
 
 
 class Created(msgspec.Struct):

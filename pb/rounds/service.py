@@ -214,9 +214,12 @@ async def round_view(organisation_id: int, round_id: int, *, include_draft: bool
         raise NotFound("No such round in this organisation.")
     config = await repo.frozen_config(found.id) if found.frozen_config_hash else None
     ballot = {b["id"]: b["projects"] for b in config["budgets"]} if config else None
-    dates = {name: getattr(found, name) for name in DATE_FIELDS}
-    return RoundView(found, await repo.list_budgets(found.id), ballot,
-                     domain.next_phase_due(found.phase, dates, utcnow()))
+    return RoundView(found, await repo.list_budgets(found.id), ballot, next_phase_due(found))
+
+
+def next_phase_due(found: RoundRow) -> domain.PhaseDue | None:
+    """The phase the round's dates call for next, as of now (officials move phases by hand)."""
+    return domain.next_phase_due(found.phase, {name: getattr(found, name) for name in DATE_FIELDS}, utcnow())
 
 
 async def ensure_voting_window_open(organisation_id: int, round_id: int) -> None:

@@ -46,7 +46,10 @@ async def test_a_draft_round_says_submission_is_overdue_and_one_without_dates_sa
     past = _iso(datetime.now(timezone.utc) - timedelta(hours=1))
     dated = await create_round(client, org_id, official, submission_start=past)
     undated = await create_round(client, org_id, official)
-    url = f"/api/orgs/{org_id}/staff/rounds/"
-    assert (await client.get(url + str(dated["round_id"]), headers=official)).json()["next_phase"] == {
+    url = f"/api/orgs/{org_id}/staff/rounds"
+    assert (await client.get(f"{url}/{dated['round_id']}", headers=official)).json()["next_phase"] == {
         "phase": "submission", "due_at": past, "overdue": True}
-    assert (await client.get(url + str(undated["round_id"]), headers=official)).json()["next_phase"] is None
+    assert (await client.get(f"{url}/{undated['round_id']}", headers=official)).json()["next_phase"] is None
+    listed = {r["id"]: r.get("next_phase") for r in (await client.get(url, headers=official)).json()}
+    assert listed == {dated["round_id"]: {"phase": "submission", "due_at": past, "overdue": True},
+                      undated["round_id"]: None}
