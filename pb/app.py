@@ -23,8 +23,9 @@ from litestar.di import Provide
 from pb.accounts.guards import AccessTokenMiddleware, provide_actor
 from pb.accounts.service import AuthConfig, configure_password_hashing
 from pb.core.errors import DomainError
+from pb.core.headers import security_headers
 from pb.core.keyring import RoundKeyStore, load_census_key, load_keyring
-from pb.core.ratelimit import RateLimiter
+from pb.core.ratelimit import RateLimiter, parse_networks
 from pb.resources import FRONTEND
 from pb.settings import Settings, get_settings
 
@@ -32,14 +33,15 @@ PROBLEM_JSON = "application/problem+json"
 BEARER_SCHEME = "BearerToken"
 
 
-def _problem(status: int, title: str, detail: str, **extra: object) -> Response:
+def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None,
+             **extra: object) -> Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v not in (None, {}, [])})
-    return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _domain_error(_: Request, error: DomainError) -> Response:
-    return _problem(error.status_code, error.title, error.detail, code=error.code, **error.extra)
+    return _problem(error.status_code, error.title, error.detail, error.headers, code=error.code, **error.extra)
 
 
 # Framework errors whose default detail is only the status phrase ("Not Found") get a sentence.
@@ -108,7 +110,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             "census_key": load_census_key(settings.secrets_dir),
             "round_keys": round_keys,
-            "rate_limiter": RateLimiter(settings.rate_limit_per_minute),
+            "rate_limiter": RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_account_per_minute,
+                                        parse_networks(settings.trusted_proxies)),
         }
     )
     return Litestar(
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=state,
         dependencies={"actor": Provide(provide_actor, sync_to_thread=False)},
         middleware=[DefineMiddleware(AccessTokenMiddleware)],
+        before_send=[security_headers(settings.public_url)],
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
         openapi_config=OpenAPIConfig(
             title="pb — participatory budgeting and micro-grants",

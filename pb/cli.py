@@ -87,7 +87,9 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     click.echo(f"pb is serving at {url}/  (API docs: {url}/schema/swagger)")
     if settings.public_url != url:
         click.echo(f"public URL (links, token issuer): {settings.public_url}")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                # X-Forwarded-For is read by pb itself, only from security.trusted_proxies.
+                proxy_headers=False)
 
 
 async def _nothing() -> None:

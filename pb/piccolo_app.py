@@ -7,7 +7,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedAccessToken, User
+from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedLogin, User
 from pb.audit.tables import AuditEvent
 from pb.grants.tables import Grant, ProgressReport, Tranche
 from pb.proposals.tables import Appeal, Proposal, ProposalCoProposer, Review
@@ -16,7 +16,7 @@ from pb.rounds.tables import Budget, Round
 from pb.voting.tables import Ballot, CensusEntry, Participation, SealedBallot
 
 TABLES = [
-    Organisation, User, Membership, RefreshToken, RevokedAccessToken,
+    Organisation, User, Membership, RefreshToken, RevokedLogin,
     AuditEvent,
     Round, Budget,
     Proposal, ProposalCoProposer, Review, Appeal,

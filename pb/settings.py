@@ -35,6 +35,8 @@ class Settings:
     access_token_minutes: int = 10
     refresh_token_days: int = 14
     rate_limit_per_minute: int = 30
+    rate_limit_account_per_minute: int = 10
+    trusted_proxies: tuple[str, ...] = ()
     password_time_cost: int = 3
     password_memory_kib: int = 65536
     demo_voters: int = 300
@@ -73,6 +75,8 @@ def _read_toml(path: Path) -> dict[tuple[str, str], Any]:
 
 
 def _coerce(value: str, like: Any) -> Any:
+    if isinstance(like, list):  # lists come comma-separated from the environment
+        return [item.strip() for item in value.split(",") if item.strip()]
     if isinstance(like, bool):
         return value.lower() in {"1", "true", "yes", "on"}
     if isinstance(like, int):
@@ -107,6 +111,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         access_token_minutes=int(values[("security", "access_token_minutes")]),
         refresh_token_days=int(values[("security", "refresh_token_days")]),
         rate_limit_per_minute=int(values[("security", "rate_limit_per_minute")]),
+        rate_limit_account_per_minute=int(values[("security", "rate_limit_account_per_minute")]),
+        trusted_proxies=tuple(values[("security", "trusted_proxies")]),
         password_time_cost=int(values[("security", "password_time_cost")]),
         password_memory_kib=int(values[("security", "password_memory_kib")]),
         demo_voters=int(values[("demo", "voters")]),

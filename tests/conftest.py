@@ -141,6 +141,7 @@ def settings(database_url: str, secrets_dir: Path):
 
     return load_settings(
         {}, database_url=database_url, secrets_dir=secrets_dir, rate_limit_per_minute=0,
+        rate_limit_account_per_minute=0,
         public_url="http://testserver",
         # Real argon2id, at a test-sized cost: production keeps the defaults from config/default.toml.
         password_time_cost=1, password_memory_kib=1024,

@@ -14,9 +14,8 @@ from pb.accounts.schemas import (
     TokenOut,
 )
 from pb.core.errors import NotFound
-from pb.core.ratelimit import rate_limited
+from pb.core.ratelimit import RateLimiter, rate_limited
 from pb.core.tokens import AccessClaims
-
 
 
 def _tokens(pair: service.TokenPair) -> TokenOut:
@@ -29,20 +28,25 @@ async def sign_up(data: JSONBody[SignUp]) -> Created:
     return Created(await service.sign_up(data.email, data.password, data.display_name))
 
 
-@post("/api/auth/login", opt={"public": True}, guards=[rate_limited("login")], tags=["accounts"],
-      summary="Log in: returns an access token (≤ 10 min) and a rotating refresh token", status_code=200)
+@post("/api/auth/login", opt={"public": True}, tags=["accounts"],
+      summary="Log in: returns an access token (≤ 10 min) and a rotating refresh token", status_code=200,
+      description="Rate limited per address and per account (failed attempts); 429 carries Retry-After.")
 async def log_in(request: Request, data: JSONBody[LogIn]) -> TokenOut:
-    return _tokens(await service.log_in(request.app.state.auth, data.email, data.password))
+    limiter: RateLimiter = request.app.state.rate_limiter
+    attempt = await limiter.begin_login(limiter.address_of(request), data.email) if limiter.enabled else None
+    pair = await service.log_in(request.app.state.auth, data.email, data.password)
+    await limiter.login_succeeded(attempt)
+    return _tokens(pair)
 
 
-@post("/api/auth/refresh", opt={"public": True}, guards=[rate_limited("login")], tags=["accounts"],
+@post("/api/auth/refresh", opt={"public": True}, guards=[rate_limited("refresh")], tags=["accounts"],
       summary="Exchange a refresh token for a new pair (the old one is used up)", status_code=200)
 async def refresh(request: Request, data: JSONBody[RefreshRequest]) -> TokenOut:
     return _tokens(await service.refresh(request.app.state.auth, data.refresh_token))
 
 
-@post("/api/auth/logout", tags=["accounts"], summary="Revoke this access token and its refresh family",
-      status_code=204)
+@post("/api/auth/logout", tags=["accounts"], status_code=204,
+      summary="End this login: all its access and refresh tokens stop working (no body needed)")
 async def log_out(request: Request[AccessClaims, str, object], data: JSONBody[LogOut | None] = None) -> None:
     await service.log_out(request.user, data.refresh_token if data else None)
 

@@ -32,8 +32,9 @@ class AccessTokenMiddleware(AbstractAuthenticationMiddleware):
             raise Unauthorized("Sign in first: send 'Authorization: Bearer <access token>'.")
         auth = connection.app.state.auth
         claims = decode_access_token(auth.keyring, token.strip(), issuer=auth.issuer)
-        if await service.is_access_revoked(claims.jti):
-            raise Unauthorized("This access token was revoked (logged out).")
+        if await service.is_login_revoked(claims.login_id):
+            raise Unauthorized("This login has ended (logged out, or its refresh token was reused); sign in again.",
+                               code="login_ended")
         return AuthenticationResult(user=claims, auth=token)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import msgspec
 
 from pb.accounts.domain import Actor, parse_roles
-from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedAccessToken, User
+from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedLogin, User
 from pb.core.clock import utcnow
 
 
@@ -131,15 +131,28 @@ async def refresh_token_family(token_hash: str) -> str | None:
     return row["family"] if row else None
 
 
-async def revoke_family(family: str) -> None:
-    await RefreshToken.update({RefreshToken.revoked_at: utcnow()}).where(
+async def refresh_token_owner_and_family(token_hash: str) -> dict | None:
+    return await RefreshToken.select(RefreshToken.user, RefreshToken.family).where(
+        RefreshToken.token_hash == token_hash
+    ).first()
+
+
+async def revoke_family(family: str, access_tokens_expire_by: datetime) -> None:
+    """End a login: its refresh tokens are revoked and its access tokens refused from now on.
+
+    The revoked_login row is kept until every access token of the login has expired anyway;
+    expired rows are deleted here, so the table holds only the last few minutes of revocations.
+    """
+    now = utcnow()
+    await RefreshToken.update({RefreshToken.revoked_at: now}).where(
         (RefreshToken.family == family) & RefreshToken.revoked_at.is_null()
+    )
+    await RevokedLogin.delete().where(RevokedLogin.expires_at < now)
+    await RevokedLogin.insert(RevokedLogin(family=family, expires_at=access_tokens_expire_by)).on_conflict(
+        target=RevokedLogin.family, action="DO UPDATE", values=[RevokedLogin.expires_at]
     )
 
 
-async def revoke_access_token(jti: str, expires_at: datetime) -> None:
-    await RevokedAccessToken.insert(RevokedAccessToken(jti=jti, expires_at=expires_at)).on_conflict(action="DO NOTHING")
-
-
-async def access_token_revoked(jti: str) -> bool:
-    return await RevokedAccessToken.exists().where(RevokedAccessToken.jti == jti)
+async def login_revoked(family: str) -> bool:
+    """One lookup on the unique index of revoked_login.family."""
+    return await RevokedLogin.exists().where(RevokedLogin.family == family)

@@ -13,11 +13,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from pb.accounts import repo
 from pb.accounts.domain import AUDITOR, CITIZEN, OFFICIAL, ROLES, Actor, format_roles
+from pb.accounts.passwords import password_problem
 from pb.audit import service as audit
 from pb.core.clock import utcnow
 from pb.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from pb.core.keyring import Keyring
-from pb.core.tokens import AccessClaims, issue_access_token
+from pb.core.tokens import CLOCK_SKEW, MAX_LIFETIME, AccessClaims, issue_access_token
 from pb.db import write_transaction
 
 _hasher = PasswordHasher()  # argon2id; cost set from settings by configure_password_hashing
@@ -30,7 +31,6 @@ def configure_password_hashing(time_cost: int, memory_kib: int) -> None:
     if (_hasher.time_cost, _hasher.memory_cost) != (time_cost, memory_kib):
         _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
         _DUMMY_HASH = _hasher.hash("timing-equaliser")
-MIN_PASSWORD_LENGTH = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +67,9 @@ async def _password_matches(password_hash: str, password: str) -> bool:
 
 
 async def sign_up(email: str, password: str, display_name: str) -> int:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", code="password_too_short")
+    problem = password_problem(password, email, display_name)
+    if problem:
+        raise Invalid(problem, code="weak_password", extra={"errors": [{"pointer": "/password", "detail": problem}]})
     password_hash = await _hash_password(password)
     if await repo.user_by_email(email):
         raise Conflict("An account with this email address already exists.", code="email_taken")
@@ -78,7 +79,7 @@ async def sign_up(email: str, password: str, display_name: str) -> int:
 
 async def _issue_pair(config: AuthConfig, user_id: int, family: str) -> TokenPair:
     access, _ = issue_access_token(
-        config.keyring, user_id=user_id, issuer=config.issuer, minutes=config.access_minutes
+        config.keyring, user_id=user_id, login_id=family, issuer=config.issuer, minutes=config.access_minutes
     )
     refresh = secrets.token_urlsafe(32)
     await repo.insert_refresh_token(
@@ -110,24 +111,36 @@ async def refresh(config: AuthConfig, refresh_token: str) -> TokenPair:
             return await _issue_pair(config, consumed["user"], consumed["family"])
         family = await repo.refresh_token_family(token_hash)
         if family:
-            await repo.revoke_family(family)
+            await _end_login(family)
     if family:
         raise Unauthorized("This refresh token was already used or revoked; all sessions of this login are ended.",
                            code="refresh_token_reused")
     raise Unauthorized("The refresh token is not valid.", code="bad_refresh_token")
 
 
+async def _end_login(family: str) -> None:
+    """Revoke the login's refresh tokens and, until they would have expired, its access tokens."""
+    await repo.revoke_family(family, utcnow() + MAX_LIFETIME + CLOCK_SKEW)
+
+
 async def log_out(access: AccessClaims, refresh_token: str | None) -> None:
+    """End the whole login the access token belongs to (and the one of ``refresh_token`` if it is
+    another login of the same user), with or without a body."""
     async with write_transaction():
-        await repo.revoke_access_token(access.jti, access.expires_at)
+        await _end_login(access.login_id)
         if refresh_token:
-            family = await repo.refresh_token_family(_hash_refresh(refresh_token))
-            if family:
-                await repo.revoke_family(family)
+            found = await repo.refresh_token_owner_and_family(_hash_refresh(refresh_token))
+            if found and found["user"] == access.user_id and found["family"] != access.login_id:
+                await _end_login(found["family"])
 
 
-async def is_access_revoked(jti: str) -> bool:
-    return await repo.access_token_revoked(jti)
+async def is_login_revoked(login_id: str) -> bool:
+    """Checked on every authenticated request: one indexed lookup.
+
+    Cacheable: a revoked login never comes back, so a "revoked" answer may be cached until the
+    token expires; a "not revoked" answer cached for N seconds delays revocation by at most N.
+    """
+    return await repo.login_revoked(login_id)
 
 
 async def create_organisation(name: str, slug: str, first_official_user_id: int, currency: str = "EUR") -> int:

@@ -1,4 +1,4 @@
-"""Users, organisations (tenants), memberships with roles, refresh tokens, revoked access tokens."""
+"""Users, organisations (tenants), memberships with roles, refresh tokens, revoked logins."""
 
 from piccolo.columns import Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.table import Table
@@ -39,6 +39,13 @@ class RefreshToken(Table):
     created_at = Timestamptz()
 
 
-class RevokedAccessToken(Table):
-    jti = Varchar(length=64, unique=True)
+class RevokedLogin(Table):
+    """Logins ended early (logout, refresh-token reuse): their access tokens stop working at once.
+
+    Access tokens carry the login's refresh family as ``sid``; verification looks it up here by
+    its unique index. A row is needed only while an access token of that login can still be
+    unexpired, so it is deleted after ``expires_at`` and the table stays small.
+    """
+
+    family = Varchar(length=64, unique=True)
     expires_at = Timestamptz()

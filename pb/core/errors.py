@@ -13,11 +13,13 @@ class DomainError(Exception):
     status_code = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, code: str | None = None, extra: dict[str, Any] | None = None):
+    def __init__(self, detail: str, *, code: str | None = None, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(detail)
         self.detail = detail
         self.code = code
         self.extra = extra or {}
+        self.headers = headers or {}  # response headers the refusal needs (e.g. Retry-After)
 
 
 class NotFound(DomainError):

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from pb.accounts.domain import CITIZEN, OFFICIAL, REVIEWER, Actor
 from pb.accounts.guards import ANY_MEMBER, requires_role
+from pb.core.ratelimit import rate_limited
 from pb.proposals import service
 from pb.proposals.domain import CriterionResult
 from pb.proposals.schemas import (
@@ -51,7 +52,8 @@ async def _detail(actor: Actor, proposal_id: int) -> ProposalOut:
     return _proposal_out(await service.get_proposal(actor, proposal_id))
 
 
-@post("/api/orgs/{org_id:int}/rounds/{round_id:int}/proposals", guards=[requires_role(CITIZEN)],
+@post("/api/orgs/{org_id:int}/rounds/{round_id:int}/proposals",
+      guards=[requires_role(CITIZEN), rate_limited("submission")],
       tags=["proposals"], summary="Start a draft proposal (round in submission)", status_code=201)
 async def create_proposal(actor: NamedDependency[Actor], round_id: FromPath[int],
                           data: JSONBody[ProposalIn]) -> Created:
@@ -79,7 +81,8 @@ async def update_proposal(actor: NamedDependency[Actor], proposal_id: FromPath[i
     return await _detail(actor, proposal_id)
 
 
-@post(PROPOSAL + "/submit", guards=[requires_role(CITIZEN)], tags=["proposals"], status_code=200,
+@post(PROPOSAL + "/submit", guards=[requires_role(CITIZEN), rate_limited("submission")], tags=["proposals"],
+      status_code=200,
       summary="Submit (or resubmit after changes were requested)")
 async def submit(actor: NamedDependency[Actor], proposal_id: FromPath[int]) -> ProposalOut:
     await service.submit(actor, proposal_id)

@@ -12,11 +12,12 @@ from litestar.params import FromPath, JSONBody
 from pb.accounts.domain import AUDITOR, OFFICIAL, REVIEWER, Actor
 from pb.accounts.guards import requires_role
 from pb.rounds import service
-from pb.rounds.domain import BALLOT_FORMAT_HELP, BALLOT_FORMATS, FORMAT_SETTINGS, BudgetSpec
+from pb.rounds.domain import BALLOT_FORMAT_HELP, BALLOT_FORMATS, FORMAT_SETTINGS, BudgetSpec, PhaseDue
+from pb.rounds.repo import RoundRow
 from pb.tally import RULES
 from pb.rounds.schemas import (
     BallotFormatOut, TallyOptionsOut,
-    BallotProjectOut, BudgetIn, BudgetOut, Created, CriterionOut, PhaseChange, RoundCreate, RoundOut,
+    BallotProjectOut, BudgetIn, BudgetOut, Created, CriterionOut, NextPhaseOut, PhaseChange, RoundCreate, RoundOut,
     RoundSummaryOut, RoundUpdate,
 )
 
@@ -45,8 +46,16 @@ def _round_out(view: service.RoundView) -> RoundOut:
         found.max_proposal_amount, found.tally_rule, found.options,
         [msgspec.convert(c, CriterionOut) for c in found.criteria_list], found.allow_revision,
         found.submission_start, found.submission_end, found.voting_start, found.voting_end,
-        found.frozen_config_hash, budgets,
+        found.frozen_config_hash, budgets, _next_phase_out(view.next_phase),
     )
+
+
+def _next_phase_out(due: PhaseDue | None) -> NextPhaseOut | None:
+    return None if due is None else NextPhaseOut(due.phase, due.due_at, due.overdue)
+
+
+def _summaries(rounds: list[RoundRow]) -> list[RoundSummaryOut]:
+    return [RoundSummaryOut(r.id, r.title, r.phase, _next_phase_out(service.next_phase_due(r))) for r in rounds]
 
 
 @post(ROUNDS, guards=[requires_role(OFFICIAL)], tags=["rounds"], summary="Create a draft round with its budgets",
@@ -93,7 +102,7 @@ async def move_phase(request: Request, actor: NamedDependency[Actor], round_id: 
 
 @get(ROUNDS, opt={"public": True}, tags=["rounds"], summary="Public: the organisation's rounds (no drafts)")
 async def list_public_rounds(org_id: FromPath[int]) -> list[RoundSummaryOut]:
-    return [RoundSummaryOut(r.id, r.title, r.phase) for r in await service.list_rounds(org_id, include_drafts=False)]
+    return _summaries(await service.list_rounds(org_id, include_drafts=False))
 
 
 @get(ROUNDS + "/{round_id:int}", opt={"public": True}, tags=["rounds"],
@@ -121,8 +130,7 @@ async def tally_options() -> TallyOptionsOut:
 @get(STAFF_ROUNDS, guards=[requires_role(*STAFF)], tags=["rounds"],
      summary="Staff: every round including drafts")
 async def list_all_rounds(actor: NamedDependency[Actor]) -> list[RoundSummaryOut]:
-    rounds = await service.list_rounds(actor.organisation_id, include_drafts=True)
-    return [RoundSummaryOut(r.id, r.title, r.phase) for r in rounds]
+    return _summaries(await service.list_rounds(actor.organisation_id, include_drafts=True))
 
 
 @get(STAFF_ROUNDS + "/{round_id:int}", guards=[requires_role(*STAFF)], tags=["rounds"],

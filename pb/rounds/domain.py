@@ -6,7 +6,7 @@ No I/O here: services load rows, ask these functions, and write what they answer
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
 from pb.core.canonical import canonical_json, sha256_hex
@@ -181,6 +181,52 @@ def date_problems(submission_start: datetime | None, submission_end: datetime | 
     given = [(name, value) for name, value in ordered if value is not None]
     return [f"{earlier} must not be after {later}."
             for (earlier, a), (later, b) in zip(given, given[1:]) if a > b]
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
+def voting_window_problem(voting_start: datetime | None, voting_end: datetime | None, now: datetime) -> str | None:
+    """Why a ballot cast at ``now`` falls outside the round's voting dates, or None when inside.
+
+    The dates bound casting even while the phase is ``voting``: officials open and close the phase
+    by hand, and a late close must not let ballots in after the announced end.
+    """
+    if voting_start is not None and now < voting_start:
+        return f"Voting has not started yet: ballots are accepted from {_when(voting_start)}."
+    if voting_end is not None and now >= voting_end:
+        return f"Voting ended at {_when(voting_end)}: ballots are no longer accepted."
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseDue:
+    """The next phase the round's dates call for, when it is due, and whether that time has passed."""
+
+    phase: str
+    due_at: datetime
+    overdue: bool
+
+
+# phase -> (the phase that follows by the calendar, the date field that says when)
+SCHEDULE: Mapping[str, tuple[str, str]] = {
+    DRAFT: (SUBMISSION, "submission_start"),
+    SUBMISSION: (REVIEW, "submission_end"),
+    REVIEW: (VOTING, "voting_start"),
+    VOTING: (CLOSED, "voting_end"),
+}
+
+
+def next_phase_due(phase: str, dates: Mapping[str, datetime | None], now: datetime) -> PhaseDue | None:
+    """What officials should do next by the round's dates (None: no date set for the next step)."""
+    if phase not in SCHEDULE:
+        return None
+    target, date_field = SCHEDULE[phase]
+    due_at = dates.get(date_field)
+    if due_at is None:
+        return None
+    return PhaseDue(target, due_at, now >= due_at)
 
 
 def criteria_problems(criteria: Sequence[Mapping[str, str]]) -> list[str]:

@@ -135,6 +135,14 @@ class BudgetOut(msgspec.Struct):
     ballot: Annotated[list[BallotProjectOut], doc("The frozen ballot (projects and costs), once voting opened.")] | None
 
 
+class NextPhaseOut(msgspec.Struct):
+    """The phase the round's dates call for next; ``overdue`` once its date has passed."""
+
+    phase: str
+    due_at: datetime
+    overdue: bool
+
+
 class RoundOut(msgspec.Struct):
     id: int
     organisation_id: int
@@ -155,12 +163,14 @@ class RoundOut(msgspec.Struct):
         "SHA-256 of the canonical configuration frozen when voting opened (rules, budgets, ballot); null before."
     )] | None
     budgets: list[BudgetOut]
+    next_phase: NextPhaseOut | None = None  # officials move phases by hand; this says when one is due
 
 
-class RoundSummaryOut(msgspec.Struct):
+class RoundSummaryOut(msgspec.Struct, omit_defaults=True):
     id: int
     title: str
     phase: Phase
+    next_phase: NextPhaseOut | None = None  # left out when the round's dates call for nothing
 
 
 class Created(msgspec.Struct):

@@ -14,6 +14,7 @@ from pb.accounts import repo as accounts_repo
 from pb.accounts.domain import Actor
 from pb.audit import service as audit
 from pb.core.canonical import canonical_json
+from pb.core.clock import utcnow
 from pb.core.errors import Conflict, Invalid, NotFound
 from pb.core.keyring import RoundKeyStore
 from pb.db import write_transaction
@@ -40,6 +41,7 @@ class RoundView:
     round: RoundRow
     budgets: list[BudgetRow]
     ballot: dict[int, list[dict[str, Any]]] | None  # budget id -> frozen projects, once voting opened
+    next_phase: domain.PhaseDue | None = None  # what the round's dates call for next
 
 
 def _check(problems: list[str], code: str) -> None:
@@ -225,7 +227,22 @@ async def round_view(organisation_id: int, round_id: int, *, include_draft: bool
         raise NotFound("No such round in this organisation.")
     config = await repo.frozen_config(found.id) if found.frozen_config_hash else None
     ballot = {b["id"]: b["projects"] for b in config["budgets"]} if config else None
-    return RoundView(found, await repo.list_budgets(found.id), ballot)
+    return RoundView(found, await repo.list_budgets(found.id), ballot, next_phase_due(found))
+
+
+def next_phase_due(found: RoundRow) -> domain.PhaseDue | None:
+    """The phase the round's dates call for next, as of now (officials move phases by hand)."""
+    return domain.next_phase_due(found.phase, {name: getattr(found, name) for name in DATE_FIELDS}, utcnow())
+
+
+async def ensure_voting_window_open(organisation_id: int, round_id: int) -> None:
+    """Refuse (409) a ballot cast before voting_start or from voting_end on, when they are set."""
+    found = await repo.get_round(organisation_id, round_id)
+    if found is None:
+        raise NotFound("No such round in this organisation.")
+    problem = domain.voting_window_problem(found.voting_start, found.voting_end, utcnow())
+    if problem:
+        raise Conflict(problem, code="outside_voting_window")
 
 
 async def list_rounds(organisation_id: int, *, include_drafts: bool) -> list[RoundRow]:

@@ -23,6 +23,7 @@ from pb.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pb.core.keyring import RoundKeys, RoundKeyStore
 from pb.db import is_unique_violation, write_transaction
 from pb.rounds import repo as rounds_repo
+from pb.rounds import service as rounds_service
 from pb.tally import BallotError
 from pb.voting import domain, repo
 
@@ -164,6 +165,7 @@ async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id:
     the voter gets both in clear.
     """
     config = await _frozen_round(actor, round_id)
+    await rounds_service.ensure_voting_window_open(actor.organisation_id, round_id)
     budget = _budget_of(config, budget_id)
     entry = await _voter_entry(actor)
     if not domain.may_vote_in(budget, entry.district):

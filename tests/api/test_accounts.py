@@ -62,6 +62,18 @@ async def test_short_password_is_422(client):
     assert "at least" in response.json()["detail"]
 
 
+async def test_a_guessable_password_is_422_naming_the_field_and_nothing_is_stored(client):
+    response = await client.post(
+        "/api/auth/signup", json={"email": "fiona@example.org", "password": "fiona@example.org", "display_name": "F"}
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "weak_password" and "email address" in body["detail"]
+    assert body["errors"] == [{"pointer": "/password", "detail": body["detail"]}]
+    login = await client.post("/api/auth/login", json={"email": "fiona@example.org", "password": "fiona@example.org"})
+    assert login.status_code == 401
+
+
 async def test_unknown_fields_are_rejected(client):
     response = await client.post(
         "/api/auth/signup",

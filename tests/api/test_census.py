@@ -135,7 +135,7 @@ async def test_binding_is_rate_limited(client, app):
     org, official = await create_organisation(client, "limit")
     await import_census(client, org, official, CENSUS_CSV)
     _, guesser = await member_with_roles(client, org, official)
-    app.state.rate_limiter.per_minute = 3
+    app.state.rate_limiter.per_address = 3
     codes = [(await bind(client, org, guesser, f"GUESS-{n}")).status_code for n in range(5)]
     assert codes == [404, 404, 404, 429, 429]
 

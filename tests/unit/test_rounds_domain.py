@@ -148,3 +148,39 @@ def test_ballots_that_cannot_be_filled_are_named():
     problems = domain.ballot_problems(budgets)
     assert "at least 2 projects but only 1" in problems[0]
     assert "spend at least 500" in problems[1]
+
+
+NOON = datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)
+HOUR = timedelta(hours=1)
+
+
+@pytest.mark.parametrize("start, end, now, words", [
+    (NOON, NOON + HOUR, NOON - timedelta(seconds=1),
+     "has not started yet: ballots are accepted from 2027-03-01 12:00 UTC"),
+    (NOON, NOON + HOUR, NOON + HOUR, "ended at 2027-03-01 13:00 UTC"),
+    (None, NOON, NOON + 2 * HOUR, "no longer accepted"),
+    (NOON, None, NOON - HOUR, "not started"),
+])
+def test_casting_outside_the_voting_window_is_refused_in_words(start, end, now, words):
+    assert words in domain.voting_window_problem(start, end, now)
+
+
+@pytest.mark.parametrize("start, end, now", [
+    (NOON, NOON + HOUR, NOON), (NOON, NOON + HOUR, NOON + HOUR - timedelta(microseconds=1)),
+    (None, None, NOON), (None, NOON + HOUR, NOON), (NOON, None, NOON + 100 * HOUR),
+])
+def test_casting_inside_the_window_or_without_dates_is_allowed(start, end, now):
+    assert domain.voting_window_problem(start, end, now) is None
+
+
+def test_the_next_phase_due_follows_the_calendar_and_says_when_it_is_overdue():
+    dates = {"submission_start": NOON, "submission_end": NOON + HOUR, "voting_start": NOON + 2 * HOUR,
+             "voting_end": NOON + 3 * HOUR}
+    due = {phase: domain.next_phase_due(phase, dates, NOON + 2 * HOUR) for phase in PHASES}
+    assert due[DRAFT] == domain.PhaseDue("submission", NOON, True)
+    assert due["submission"] == domain.PhaseDue("review", NOON + HOUR, True)
+    assert due["review"] == domain.PhaseDue("voting", NOON + 2 * HOUR, True)  # due now
+    assert due["voting"] == domain.PhaseDue("closed", NOON + 3 * HOUR, False)
+    assert all(due[phase] is None for phase in PHASES if phase not in domain.SCHEDULE)
+    assert domain.next_phase_due("voting", {**dates, "voting_end": None}, NOON) is None
+    assert all(domain.can_move(phase, target) for phase, (target, _) in domain.SCHEDULE.items())
