@@ -9,8 +9,11 @@ Examples::
 
 A rule spec is a rule name optionally followed by ``:`` options, each a
 satisfaction (``cost``, ``cardinality``, ``points``) or an MES completion
-(``none``, ``add1``, ``add1_greedy``, ``budget_increase``): ``mes:add1_greedy``,
-``greedy:cardinality``, ``mes:points:add1``.
+(``none``, ``add1``, ``add1_greedy``, ``add1_last_feasible``,
+``add1_last_feasible_greedy``, ``budget_increase``): ``mes:add1_greedy``,
+``greedy:cardinality``, ``mes:points:add1``. ``add1`` is pabutools' Add1 (stops at the
+first exhaustive outcome), ``add1_last_feasible`` Pabulib's and equalshares.net's
+(keeps raising the voters' money while the outcome fits the budget); see the README.
 
 Text output lists the winners in selection order and every project's outcome
 (reason code and the figures behind it; long fractions are shown rounded, marked
@@ -36,7 +39,10 @@ from pb.tally.pabulib import PbFormatError, format_number, read_pb
 
 RULE_NAMES = ("greedy", "mes", "phragmen", "max_welfare")
 SATISFACTION_NAMES = ("cost", "cardinality", "points")
-COMPLETION_NAMES = ("none", "add1", "add1_greedy", "budget_increase")
+# the same as pb.tally.completion.COMPLETIONS, kept here so that parsing the command
+# line imports no engine module (a test checks the two agree)
+COMPLETION_NAMES = ("none", "add1", "add1_greedy", "add1_last_feasible", "add1_last_feasible_greedy",
+                    "budget_increase")
 TIE_BREAK_NAMES = ("lexico", "min_cost", "max_cost", "max_votes", "lottery")
 PROGRESS_AFTER_S = 2.0  # a run shorter than this prints no progress
 
@@ -389,6 +395,10 @@ def _options_text(run: Run, tie_break: tuple[str, ...]) -> str:
     for key in ("iterations", "budget_per_voter", "welfare"):
         if key in extra and extra[key] is not None:
             bits.append(f"{key.replace('_', ' ')} {human(extra[key])}")
+    if extra.get("stopped"):
+        from pb.tally.completion import STOP_REASONS
+
+        bits.append(f"stopped: {STOP_REASONS.get(extra['stopped'], extra['stopped'])}")
     return ", ".join(bits)
 
 

@@ -48,6 +48,7 @@ class MesRun:
     # (None: not tracked, or no limit found)
     stable_for: object = None
     exact: bool = True  # False: from mes_fast (winners and spending only)
+    stopped: str | None = None  # a completion's last run: why it ended (completion.STOP_REASONS)
 
 
 def _rho(entries, cost, unit=None):
