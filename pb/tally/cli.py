@@ -45,6 +45,7 @@ COMPLETION_NAMES = ("none", "add1", "add1_greedy", "add1_last_feasible", "add1_l
                     "budget_increase")
 TIE_BREAK_NAMES = ("lexico", "min_cost", "max_cost", "max_votes", "lottery")
 PROGRESS_AFTER_S = 2.0  # a run shorter than this prints no progress
+_FLOAT_MAX = 10**300  # human(): larger numbers are not converted to float
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ def parse_rule_spec(text: str, satisfaction: str | None = None, completion: str 
         if part in SATISFACTION_NAMES and sat is None:
             sat = part
         elif part in COMPLETION_NAMES and comp is None:
+            if rule != "mes" and part != "none":
+                raise ValueError(f"completion {part!r} in rule spec {text!r} applies to rule mes only")
             comp = part
         else:
             raise ValueError(
@@ -115,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated rule specs to run and show side by side, e.g. greedy,mes:add1_greedy,phragmen",
     )
     parser.add_argument("--satisfaction", choices=SATISFACTION_NAMES, help="satisfaction measure (default cost)")
-    parser.add_argument("--completion", choices=COMPLETION_NAMES, help="MES completion (default none)")
+    parser.add_argument("--completion", choices=COMPLETION_NAMES,
+                        help="MES completion (default none; with --compare, for the mes specs)")
     parser.add_argument(
         "--tie-break",
         default="lexico",
@@ -162,6 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("--compare: no rule given")
     except ValueError as error:
         parser.error(str(error))
+    if args.completion not in (None, "none") and all(spec.rule != "mes" for spec in specs):
+        parser.error(f"--completion {args.completion} applies to rule mes only, not to "
+                     f"{', '.join(spec.label for spec in specs)}")
 
     progress = _Progress(stderr, enabled=not args.no_progress)
     started = time.perf_counter()
@@ -172,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pb tally: cannot read {args.file}: {error}", file=stderr)
         return 1
     parse_seconds = time.perf_counter() - started
+    for warning in election.warnings:
+        print(f"pb tally: warning: {os.path.basename(args.file)}: {warning}", file=stderr)
 
     from pb.tally import tally
 
@@ -347,6 +356,9 @@ def human(value: object, digits: int = 2) -> str:
         if "/" not in exact and len(exact) <= 16:
             whole, _, frac = exact.partition(".")
             return f"{int(whole):,}.{frac}" if frac else f"{int(whole):,}"
+        if abs(value) >= _FLOAT_MAX:  # beyond float range: scientific notation from the exact digits
+            whole = str(abs(int(value)))
+            return f"~{'-' if value < 0 else ''}{whole[0]}.{whole[1:1 + digits]}e+{len(whole) - 1}"
         if abs(value) >= 1:
             return f"~{float(value):,.{digits}f}"
         return f"~{float(value):.{digits}g}" if value else "0"

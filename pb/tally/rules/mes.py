@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from itertools import chain, repeat
 from operator import itemgetter
 
-from pb.tally.numbers import Q, to_q
+from pb.tally.numbers import Q, float_safe, to_q
 from pb.tally.satisfaction import Electorate
 
 
@@ -87,7 +87,9 @@ class _Tables:
 
     def __init__(self, el: Electorate):
         self.cost = [to_q(c) for c in el.cost]
-        self.cost_f = [float(c) for c in el.cost]
+        # amounts beyond float range (a 400-digit budget) skip the float screening
+        self.floats_ok = float_safe(el.cost)
+        self.cost_f = [float(c) for c in el.cost] if self.floats_ok else None
         counts = el.group_count
         if el.unit_sat is not None:
             self.unit = [to_q(u) for u in el.unit_sat]
@@ -128,7 +130,8 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
     start = to_q(per_voter)
     # exact money per voter of each budget class; class 0 = untouched, class 1 = nothing left
     class_budget = [start, Q(0)]
-    class_float = [float(start), 0.0]  # the same, rounded: only used to skip exact work safely
+    # the same, rounded: only used to skip exact work safely (None: amounts beyond float range)
+    class_float = [float(start), 0.0] if t.floats_ok and float_safe((start,)) else None
     group_class = [0] * len(counts)
     classes_of = group_class.__getitem__
     # stability: every amount is affine in the extra money per voter δ; its slope is kept
@@ -172,6 +175,8 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
         The float sum has relative error below (len(entries) + 2) * 2**-52; the margin
         used is 2**-30, so only near-equality falls through to the exact sum.
         """
+        if class_float is None:
+            return _money(entries) >= cost[p]
         approx = sum([e[2] * class_float[e[3]] for e in entries])
         if approx > cost_f[p] * (1 + MARGIN):
             return True
@@ -351,7 +356,8 @@ def _pay(p, rho, entries, groups, group_class, class_budget, class_float, unit, 
             left = b - cap
             moved[key] = len(class_budget)
             class_budget.append(left)
-            class_float.append(float(left))
+            if class_float is not None:
+                class_float.append(float(left))
             if class_slope is not None:
                 class_slope.append(class_slope[c] - cap_slope)
             paid.append((cap, w))
