@@ -1,0 +1,20 @@
+"""The ``pb`` console script. ``pb tally`` is dispatched before anything else is imported.
+
+Why: ``pb tally`` is the pure engine on a file; importing the web app's command line
+(click, piccolo, the settings) first would cost more than tallying a small election.
+Every other command goes to :func:`pb.cli.main`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["tally"]:
+        from pb.tally.cli import main as tally_main
+
+        sys.exit(tally_main(sys.argv[2:]))
+    from pb.cli import main as app_main
+
+    app_main()
