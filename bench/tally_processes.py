@@ -25,6 +25,7 @@ Usage::
     python bench/tally_processes.py --pabutools-only --json pabu.json      # the slow half, once
     python bench/tally_processes.py --pabutools-from pabu.json --json all.json
     python bench/tally_processes.py --rules greedy,mes --repeat 9 --no-pabutools
+    python bench/tally_processes.py --pabutools-from lodz.json --pabutools-live greedy,mes,phragmen
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pabutools", action="store_true")
     parser.add_argument("--pabutools-only", action="store_true")
     parser.add_argument("--pabutools-from", type=Path, help="reuse the pabutools rows of an earlier --json")
+    parser.add_argument("--pabutools-live", help="comma-separated rules pabutools runs now (default: every rule "
+                        "not reused from --pabutools-from); the others are left out")
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args(argv)
     rules = [r.strip() for r in args.rules.split(",") if r.strip()]
@@ -151,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         path = args.shared / name
         for rule in rules:
             row: dict = {"file": name, "rule": rule}
-            if not args.no_pabutools:
+            live = args.pabutools_live is None or rule in args.pabutools_live.split(",")
+            if not args.no_pabutools and ((name, rule) in earlier or live):
                 row["pabutools"] = earlier.get((name, rule)) or pabutools(path, rule, args.pabutools_repeat)
             if not args.pabutools_only:
                 row["ours"] = ours(path, rule, args.repeat)
