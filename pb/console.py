@@ -11,7 +11,8 @@ import sys
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["tally"]:
+    # ``pb tally --help`` is left to pb.cli, which lays the help out as for every command
+    if sys.argv[1:2] == ["tally"] and not {"--help", "-h"} & set(sys.argv[2:]):
         # one short-lived run: the cyclic garbage collector would only re-scan numpy's import
         # and the engine's tables (about 10 % of a large tally), and frees no memory here
         import gc
