@@ -122,11 +122,13 @@ def _mes(el: Electorate, instance: Instance, profile: Profile, how: str, tie_bre
     elif how == "budget_increase":
         run, options["iterations"] = completion.budget_increase(el)
     else:
-        run, options["iterations"] = completion.add_one(el)
+        run, options["iterations"] = completion.add_one(el, stop=completion.ADD_ONE_STOPS[how])
     options["budget_per_voter"] = run.per_voter
+    if run.stopped is not None:
+        options["stopped"] = run.stopped
     winners = list(run.winners)
     outcomes = mes_outcomes(el, run)
-    if how == "add1_greedy" and not completion.is_exhaustive(el, winners):
+    if how.endswith("_greedy") and not completion.is_exhaustive(el, winners):
         by_cost = el if el.satisfaction == "cost" else prepare(instance, profile, "cost", tie_break, seed)
         added, greedy_outcomes = greedy(by_cost, initial=winners, phase="completion")
         winners += added

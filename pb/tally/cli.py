@@ -9,8 +9,11 @@ Examples::
 
 A rule spec is a rule name optionally followed by ``:`` options, each a
 satisfaction (``cost``, ``cardinality``, ``points``) or an MES completion
-(``none``, ``add1``, ``add1_greedy``, ``budget_increase``): ``mes:add1_greedy``,
-``greedy:cardinality``, ``mes:points:add1``.
+(``none``, ``add1``, ``add1_greedy``, ``add1_last_feasible``,
+``add1_last_feasible_greedy``, ``budget_increase``): ``mes:add1_greedy``,
+``greedy:cardinality``, ``mes:points:add1``. ``add1`` is pabutools' Add1 (stops at the
+first exhaustive outcome), ``add1_last_feasible`` Pabulib's and equalshares.net's
+(keeps raising the voters' money while the outcome fits the budget); see the README.
 
 Text output lists the winners in selection order and every project's outcome
 (reason code and the figures behind it; long fractions are shown rounded, marked
@@ -36,9 +39,13 @@ from pb.tally.pabulib import PbFormatError, format_number, read_pb
 
 RULE_NAMES = ("greedy", "mes", "phragmen", "max_welfare")
 SATISFACTION_NAMES = ("cost", "cardinality", "points")
-COMPLETION_NAMES = ("none", "add1", "add1_greedy", "budget_increase")
+# the same as pb.tally.completion.COMPLETIONS, kept here so that parsing the command
+# line imports no engine module (a test checks the two agree)
+COMPLETION_NAMES = ("none", "add1", "add1_greedy", "add1_last_feasible", "add1_last_feasible_greedy",
+                    "budget_increase")
 TIE_BREAK_NAMES = ("lexico", "min_cost", "max_cost", "max_votes", "lottery")
 PROGRESS_AFTER_S = 2.0  # a run shorter than this prints no progress
+_FLOAT_MAX = 10**300  # human(): larger numbers are not converted to float
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,8 @@ def parse_rule_spec(text: str, satisfaction: str | None = None, completion: str 
         if part in SATISFACTION_NAMES and sat is None:
             sat = part
         elif part in COMPLETION_NAMES and comp is None:
+            if rule != "mes" and part != "none":
+                raise ValueError(f"completion {part!r} in rule spec {text!r} applies to rule mes only")
             comp = part
         else:
             raise ValueError(
@@ -109,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated rule specs to run and show side by side, e.g. greedy,mes:add1_greedy,phragmen",
     )
     parser.add_argument("--satisfaction", choices=SATISFACTION_NAMES, help="satisfaction measure (default cost)")
-    parser.add_argument("--completion", choices=COMPLETION_NAMES, help="MES completion (default none)")
+    parser.add_argument("--completion", choices=COMPLETION_NAMES,
+                        help="MES completion (default none; with --compare, for the mes specs)")
     parser.add_argument(
         "--tie-break",
         default="lexico",
@@ -156,6 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("--compare: no rule given")
     except ValueError as error:
         parser.error(str(error))
+    if args.completion not in (None, "none") and all(spec.rule != "mes" for spec in specs):
+        parser.error(f"--completion {args.completion} applies to rule mes only, not to "
+                     f"{', '.join(spec.label for spec in specs)}")
 
     progress = _Progress(stderr, enabled=not args.no_progress)
     started = time.perf_counter()
@@ -166,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pb tally: cannot read {args.file}: {error}", file=stderr)
         return 1
     parse_seconds = time.perf_counter() - started
+    for warning in election.warnings:
+        print(f"pb tally: warning: {os.path.basename(args.file)}: {warning}", file=stderr)
 
     from pb.tally import tally
 
@@ -195,7 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.json:
-            json.dump(_json_document(args.file, election, runs, parse_seconds), stdout, indent=2, ensure_ascii=False)
+            # indented for a reader on a terminal; compact (C encoder, several times faster) into a pipe
+            indent = 2 if getattr(stdout, "isatty", lambda: False)() else None
+            json.dump(_json_document(args.file, election, runs, parse_seconds), stdout, indent=indent,
+                      ensure_ascii=False)
             stdout.write("\n")
         elif len(runs) == 1:
             _print_single(stdout, args.file, election, runs[0], tie_break)
@@ -341,6 +359,9 @@ def human(value: object, digits: int = 2) -> str:
         if "/" not in exact and len(exact) <= 16:
             whole, _, frac = exact.partition(".")
             return f"{int(whole):,}.{frac}" if frac else f"{int(whole):,}"
+        if abs(value) >= _FLOAT_MAX:  # beyond float range: scientific notation from the exact digits
+            whole = str(abs(int(value)))
+            return f"~{'-' if value < 0 else ''}{whole[0]}.{whole[1:1 + digits]}e+{len(whole) - 1}"
         if abs(value) >= 1:
             return f"~{float(value):,.{digits}f}"
         return f"~{float(value):.{digits}g}" if value else "0"
@@ -389,6 +410,10 @@ def _options_text(run: Run, tie_break: tuple[str, ...]) -> str:
     for key in ("iterations", "budget_per_voter", "welfare"):
         if key in extra and extra[key] is not None:
             bits.append(f"{key.replace('_', ' ')} {human(extra[key])}")
+    if extra.get("stopped"):
+        from pb.tally.completion import STOP_REASONS
+
+        bits.append(f"stopped: {STOP_REASONS.get(extra['stopped'], extra['stopped'])}")
     return ", ".join(bits)
 
 

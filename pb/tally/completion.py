@@ -8,6 +8,13 @@ Why: plain MES often spends half the budget. Three pabutools-compatible fixes:
 - ``add1_greedy``: ``add1``, then greedy by votes (cost satisfaction) on the
   money left if the result is not exhaustive among all projects
   (``completion_by_rule_combination``; equalshares.net's Add1U);
+and Pabulib's own Add1 (the ``equalshares/add1`` rule of its files, the
+equalshares.net tool without its "exhaustive" option), which does not stop at an
+exhaustive outcome:
+- ``add1_last_feasible``: rerun MES with 1 more unit per voter while the outcome
+  stays within the real budget; keep the last outcome that does (or stop once
+  every candidate project is funded: more money cannot change that outcome);
+- ``add1_last_feasible_greedy``: ``add1_last_feasible``, then greedy as above;
 - ``budget_increase``: rerun MES with the total budget raised by 1 % of the
   real budget each time, same stopping rule but exhaustiveness over all
   projects, up to budget·(n+1) (``exhaustion_by_budget_increase``).
@@ -22,7 +29,17 @@ from pb.tally.rules.mes import MesRun, mes_run
 from pb.tally.rules.mes_fast import fast_run
 from pb.tally.satisfaction import Electorate
 
-COMPLETIONS = ("none", "add1", "add1_greedy", "budget_increase")
+COMPLETIONS = ("none", "add1", "add1_greedy", "add1_last_feasible", "add1_last_feasible_greedy", "budget_increase")
+# how each add-one completion ends the iteration (see add_one)
+ADD_ONE_STOPS = {"add1": "first_exhaustive", "add1_greedy": "first_exhaustive",
+                 "add1_last_feasible": "last_feasible", "add1_last_feasible_greedy": "last_feasible"}
+# why an iteration ended (``MesRun.stopped``): the explanation of a completed outcome
+STOP_REASONS = {
+    "exhaustive": "no unfunded candidate project fits in the money left",
+    "next_overspends": "one more step would spend more than the budget: the last outcome within it is kept",
+    "all_funded": "every supported project is funded: more money cannot change the outcome",
+    "step_limit": "the largest budget tried (budget increase stops at budget x (voters + 1))",
+}
 # after a tracked run that allows no skip, this many fast runs before the next tracked
 # one, then four times as many each time (a tracked run costs about as much as eight fast)
 FIRST_BACKOFF = 8
@@ -45,13 +62,20 @@ def plain(el: Electorate) -> MesRun:
     return mes_run(el, Fraction(el.budget) / el.num_voters)
 
 
-def add_one(el: Electorate, increment=1, *, skip: bool = True) -> tuple[MesRun, int]:
+def add_one(el: Electorate, increment=1, *, skip: bool = True, stop: str = "first_exhaustive") -> tuple[MesRun, int]:
     """MES with ``increment`` more per voter each time; returns the run and the iterations
-    (counted as pabutools counts them, skipped ones included)."""
+    (counted as pabutools counts them, skipped ones included).
+
+    ``stop="first_exhaustive"`` (pabutools) ends at the first outcome that is exhaustive
+    among MES's candidates or before the first that overspends; ``stop="last_feasible"``
+    (Pabulib, equalshares.net) only before the first that overspends, or once every
+    candidate is funded."""
+    if stop not in ("first_exhaustive", "last_feasible"):
+        raise ValueError(f"unknown add-one stop rule {stop!r}")
     if el.num_voters == 0:
         return empty_run(el), 0
     start = Fraction(el.budget) / el.num_voters
-    return _iterate(el, start, Fraction(increment), None, None, skip)
+    return _iterate(el, start, Fraction(increment), None, None, skip, stop == "first_exhaustive")
 
 
 def budget_increase(el: Electorate, *, skip: bool = True) -> tuple[MesRun, int]:
@@ -67,10 +91,13 @@ def budget_increase(el: Electorate, *, skip: bool = True) -> tuple[MesRun, int]:
     return _iterate(el, Fraction(el.budget) / el.num_voters, step / el.num_voters, range(len(el.ids)), last, skip)
 
 
-def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = True) -> tuple[MesRun, int]:
+def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = True,
+             stop_exhaustive: bool = True) -> tuple[MesRun, int]:
     """Rerun MES at start + k·increment (k = 0, 1, ...) until the outcome overspends (the
     previous one is kept), leaves no project of ``among`` (default: MES's candidates)
-    that fits the money left, or k passes ``max_steps`` (the last outcome is kept).
+    that fits the money left (only with ``stop_exhaustive``; without it, until every
+    candidate is funded), or k passes ``max_steps`` (the last outcome is kept).
+    The run returned says why in ``stopped`` (a key of ``STOP_REASONS``).
 
     Runs whose outcome is provably the same as the one before are skipped, not run: a
     tracked run says for how much more money per voter its outcome stays the same
@@ -98,12 +125,15 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
         if run.spent > el.budget:
             if previous is None and previous_at is not None:
                 previous = mes_run(el, previous_at)
-            return (_exact(el, previous) if previous is not None else empty_run(el)), iterations
+            return _ended(el, previous, "next_overspends"), iterations
         candidates = run.candidates if among is None else among
-        if not _fits_one_more(el, run.winners, run.spent, candidates):
-            return _exact(el, run), iterations
+        if stop_exhaustive:
+            if not _fits_one_more(el, run.winners, run.spent, candidates):
+                return _ended(el, run, "exhaustive"), iterations
+        elif set(candidates).issubset(run.winners):
+            return _ended(el, run, "all_funded"), iterations
         if max_steps is not None and k >= max_steps:
-            return _exact(el, run), iterations
+            return _ended(el, run, "step_limit"), iterations
         same = 0  # further steps with provably the same outcome
         if track and run.stable_for is not None:
             same = max(0, math.ceil(Fraction(run.stable_for) / increment) - 1)
@@ -115,7 +145,7 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
             iterations += same
             previous, previous_at = None, start + k * increment
             if max_steps is not None and k >= max_steps:
-                return mes_run(el, previous_at), iterations
+                return _ended(el, mes_run(el, previous_at), "step_limit"), iterations
         else:
             if track:
                 plain_left, backoff = backoff, backoff * 4
@@ -129,6 +159,13 @@ def _exact_or_fast(el: Electorate, fast: bool):
     if fast and el.unit_sat is not None:
         return lambda per_voter: fast_run(el, per_voter)
     return lambda per_voter: mes_run(el, per_voter)
+
+
+def _ended(el: Electorate, run: MesRun | None, why: str) -> MesRun:
+    """The run an iteration returns (exact, or empty if no step was feasible), with why."""
+    run = _exact(el, run) if run is not None else empty_run(el)
+    run.stopped = why
+    return run
 
 
 def _exact(el: Electorate, run: MesRun) -> MesRun:

@@ -63,6 +63,10 @@ class LazyGroups(Sequence):
     def __len__(self) -> int:
         return len(self.arrays.group_count)
 
+    @property
+    def num_voters(self) -> int:
+        return int(sum(self.arrays.group_count))
+
     def __getitem__(self, index):
         return self.materialize()[index]
 

@@ -73,7 +73,8 @@ class Profile:
 
     @property
     def num_voters(self) -> int:
-        return sum(group.count for group in self.groups)
+        counted = getattr(self.groups, "num_voters", None)  # lazy groups count without building ballots
+        return counted if counted is not None else sum(group.count for group in self.groups)
 
 
 @dataclass(frozen=True, slots=True)

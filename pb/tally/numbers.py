@@ -45,6 +45,20 @@ def check_exact(value: Any, what: str) -> int | Fraction:
     return value
 
 
+# The float screenings (MES) take only amounts of magnitude 0 or within [2**-400, 2**400]:
+# their sums and products with voter counts (< 2**53) then stay normal floats, far from
+# overflow and underflow, so their error bounds hold. Anything else is decided exactly.
+_FLOAT_SAFE = 2**400
+
+
+def float_safe(values) -> bool:
+    """True if every exact number in ``values`` may enter a float screening (see above)."""
+    for value in values:
+        if value and (abs(value) > _FLOAT_SAFE or abs(value) * _FLOAT_SAFE < 1):
+            return False
+    return True
+
+
 def float_tolerance(steps: int) -> float:
     """Relative tolerance covering the rounding error of ``steps`` chained float operations.
 

@@ -112,6 +112,9 @@ class PbElection:
     meta: Mapping[str, str]
     voters: tuple[Voter, ...] | None = None
     vote_columns: tuple[str, ...] = ()
+    # things that look wrong without making the file unreadable (e.g. fewer votes than
+    # META num_votes: a truncated file); ``pb tally`` prints them
+    warnings: tuple[str, ...] = ()
 
     @property
     def vote_type(self) -> str:
@@ -183,17 +186,31 @@ def _is_none(value: str) -> bool:
 def _read_text(path_or_text: Union[str, os.PathLike, bytes]) -> tuple[str, str | None]:
     """The file's text and a name for messages. A str containing a line break is text."""
     if isinstance(path_or_text, bytes):
-        return path_or_text.decode("utf-8-sig"), None
+        return _decode(path_or_text, None), None
     if isinstance(path_or_text, os.PathLike) or (
         isinstance(path_or_text, str) and "\n" not in path_or_text and "\r" not in path_or_text
     ):
         path = os.fspath(path_or_text)
-        with open(path, "r", encoding="utf-8-sig", newline="") as handle:
-            return handle.read(), os.path.basename(path)
+        with open(path, "rb") as handle:
+            source = os.path.basename(path)
+            return _decode(handle.read(), source), source
     text = path_or_text
     if text.startswith("\ufeff"):
         text = text[1:]
     return text, None
+
+
+def _decode(data: bytes, source: str | None) -> str:
+    """UTF-8 text (a BOM dropped); bytes that are not UTF-8 are reported by line and column."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + 1
+        bad = data[error.start:error.end].hex(" ")
+        raise PbFormatError(
+            f"not UTF-8: byte(s) {bad} at column {error.start - line_start + 1} (save the file as UTF-8)",
+            line, source) from None
 
 
 def _line_of(text: str, index: int) -> int | None:
@@ -218,6 +235,25 @@ def _section_of(row: Sequence[str]) -> str | None:
         if name in _SECTIONS:
             return name
     return None
+
+
+_LOOKS_LIKE_TITLE = re.compile(r"^[A-Z][A-Z_ ]{2,}$")
+_TITLE_GUESSES = {"PROJECT": "PROJECTS", "VOTE": "VOTES", "BALLOTS": "VOTES", "BALLOT": "VOTES",
+                  "METADATA": "META", "METAS": "META"}
+
+
+def _refuse_lookalike_title(row: Sequence[str], index: int, fail) -> None:
+    """A line holding one upper-case word that is not META, PROJECTS or VOTES is a
+    misspelt section title: say so, rather than reading it as data and failing later."""
+    if len(row) < 1 or any(cell.strip() for cell in row[1:]):
+        return
+    word = row[0].strip()
+    if not _LOOKS_LIKE_TITLE.match(word):
+        return
+    guess = _TITLE_GUESSES.get(word.upper())
+    hint = f" (did you mean {guess}?)" if guess else ""
+    raise fail(f"{word!r} is not a section title{hint}: the sections are META, PROJECTS and VOTES, "
+               f"in that order", index)
 
 
 def read_pb(
@@ -284,6 +320,7 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
             continue
         name = _section_of(row)
         if name is None:
+            _refuse_lookalike_title(row, index, fail)
             if section is None:
                 raise fail("data before the first section title (META, PROJECTS or VOTES)", index)
             if section == "meta":
@@ -334,6 +371,8 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
         budget = parse_number(meta["budget"])
     except ValueError:
         raise PbFormatError(f"META budget is not a number: {meta['budget']!r}", None, source) from None
+    if budget < 0:
+        raise PbFormatError(f"META budget must not be negative, got {meta['budget']!r}", None, source)
 
     limits: dict[str, Number] = {}
     for key in LIMIT_KEYS:
@@ -351,7 +390,7 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
             instance = Instance(projects=projects, budget=budget, meta=meta)
             profile = Profile(kind=kind, groups=LazyGroups(arrays), limits=limits)
             return PbElection(instance=instance, profile=profile, meta=meta, voters=None,
-                              vote_columns=tuple(vote_header))
+                              vote_columns=tuple(vote_header), warnings=_count_warnings(meta, counts, projects))
     plain_sets = kind in _SET_KINDS and "points" not in vote_header  # counts keyed by vote text alone
     quick = _group_plain_sets(counts, projects) if plain_sets else None
     if quick is not None:  # the common case, done in C (see _group_plain_sets)
@@ -398,7 +437,20 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
         meta=meta,
         voters=voter_list,
         vote_columns=tuple(vote_header),
+        warnings=_count_warnings(meta, counts, projects),
     )
+
+
+def _count_warnings(meta: Mapping[str, str], counts: Counter, projects: Mapping) -> tuple[str, ...]:
+    """META num_votes / num_projects against what the file holds: a file cut off at a line
+    end still reads, but with fewer voters than announced."""
+    warnings = []
+    for key, found, what in (("num_votes", sum(counts.values()), "votes"), ("num_projects", len(projects), "projects")):
+        announced = meta.get(key, "").strip()
+        if announced.isdigit() and int(announced) != found:
+            hint = " (is the file complete?)" if found < int(announced) else ""
+            warnings.append(f"META {key} is {int(announced):,} but the file has {found:,} {what}{hint}")
+    return tuple(warnings)
 
 
 def load(path: Union[str, os.PathLike]) -> tuple[Instance, Profile]:
@@ -433,6 +485,8 @@ def _read_project(row, header, projects, project_rows, index, fail) -> None:
         cost = parse_number(values.pop("cost"))
     except ValueError as error:
         raise fail(f"project {project_id!r}: cost {error}", index) from None
+    if cost < 0:
+        raise fail(f"project {project_id!r}: cost must not be negative, got {format_number(cost)}", index)
     name = values.pop("name", "")
     projects[project_id] = Project(id=project_id, cost=cost, name=name, extra=values)
     project_rows[project_id] = index

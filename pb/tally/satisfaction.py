@@ -151,6 +151,8 @@ def prepare(
     if satisfaction == "points" and profile.kind not in ("cumulative", "scoring"):
         raise ValueError("points satisfaction needs cumulative or scoring ballots")
     budget = check_exact(instance.budget, "budget")
+    if budget < 0:
+        raise ValueError(f"the budget must not be negative, got {budget}")
     costs = {pid: check_exact(p.cost, f"cost of {pid}") for pid, p in instance.projects.items()}
     for pid, project in instance.projects.items():
         if project.id != pid:

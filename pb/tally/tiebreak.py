@@ -9,7 +9,6 @@ chain, so the order is total and reproducible.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Mapping, Sequence
 
 from pb.tally.model import Number
@@ -32,6 +31,8 @@ def seed_bytes(seed: str | bytes | None) -> bytes:
 
 def lottery_key(seed: bytes, project_id: str) -> bytes:
     """Per-project lottery ticket: depends only on the seed and the id."""
+    import hashlib  # here, not at the top: only the lottery needs it (and OpenSSL is slow to load)
+
     return hashlib.sha256(seed + project_id.encode("utf-8")).digest()
 
 

@@ -27,7 +27,8 @@ async def test_officials_are_offered_every_rule_and_ballot_format(client):
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body["rules"]) == {"greedy", "mes", "phragmen", "max_welfare"}
-    assert set(body["rules"]["mes"]["options"]["completion"]) == {"none", "add1", "add1_greedy", "budget_increase"}
+    assert set(body["rules"]["mes"]["options"]["completion"]) == {
+        "none", "add1", "add1_greedy", "add1_last_feasible", "add1_last_feasible_greedy", "budget_increase"}
     assert "points" in body["rules"]["mes"]["options"]["satisfaction"]
     formats = {f["format"]: f for f in body["ballot_formats"]}
     assert list(formats) == ["approval", "choose-1", "knapsack", "cumulative", "scoring", "ordinal"]

@@ -25,12 +25,13 @@ exact run stays the reference and produces every published result.
 
 from __future__ import annotations
 
-from collections import Counter, deque
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import chain
 from operator import itemgetter
 
-from pb.tally.numbers import Q, to_q
+import numpy as np
+
+from pb.tally.numbers import Q, float_safe, to_q
 from pb.tally.satisfaction import Electorate
 
 
@@ -48,6 +49,7 @@ class MesRun:
     # (None: not tracked, or no limit found)
     stable_for: object = None
     exact: bool = True  # False: from mes_fast (winners and spending only)
+    stopped: str | None = None  # a completion's last run: why it ended (completion.STOP_REASONS)
 
 
 def _rho(entries, cost, unit=None):
@@ -86,21 +88,25 @@ class _Tables:
 
     def __init__(self, el: Electorate):
         self.cost = [to_q(c) for c in el.cost]
-        self.cost_f = [float(c) for c in el.cost]
+        # amounts beyond float range (a 400-digit budget) skip the float screening
+        self.floats_ok = float_safe(el.cost)
+        self.cost_f = [float(c) for c in el.cost] if self.floats_ok else None
         counts = el.group_count
         if el.unit_sat is not None:
             self.unit = [to_q(u) for u in el.unit_sat]
             self.sats = None
-            # supporters as a list counted in C: a group of n ≤ EXPAND identical ballots is
-            # listed n times; larger groups are added with their multiplicity in a loop
-            small = [tuple(g for g in groups if counts[g] <= EXPAND) for groups in el.supporters]
-            self.singles = [tuple(chain.from_iterable(map(repeat, few, map(counts.__getitem__, few)))) for few in small]
-            self.multiples = [[(g, counts[g]) for g in groups if counts[g] > EXPAND] for groups in el.supporters]
-            self.total = [self.unit[p] * sum(counts[g] for g in el.supporters[p]) for p in range(len(el.ids))]
+            # per project: its supporters' ballot groups (numpy) and their voter counts (float64:
+            # exact below 2**53), for the class histograms of mes_run
+            voters = np.asarray(counts, dtype=np.float64)
+            none = np.zeros(0, dtype=np.intp)
+            self.groups = [groups if u != 0 else none for groups, u in zip(el.approver_arrays, el.unit_sat)]
+            self.weights = [voters[groups] for groups in self.groups]
+            # supporters are the approvers (or none, with satisfaction 0): el.votes counts them
+            self.total = [self.unit[p] * el.votes[p] for p in range(len(el.ids))]
         else:
             self.unit = None
             self.sats = [[to_q(s) for s in row] for row in el.supporter_sat]
-            self.singles = self.multiples = None
+            self.groups = self.weights = None
             self.total = [
                 sum((counts[g] * s for g, s in zip(el.supporters[p], self.sats[p])), Q(0))
                 for p in range(len(el.ids))
@@ -127,9 +133,11 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
     start = to_q(per_voter)
     # exact money per voter of each budget class; class 0 = untouched, class 1 = nothing left
     class_budget = [start, Q(0)]
-    class_float = [float(start), 0.0]  # the same, rounded: only used to skip exact work safely
-    group_class = [0] * len(counts)
-    classes_of = group_class.__getitem__
+    # the same, rounded: only used to skip exact work safely (None: amounts beyond float range)
+    class_float = [float(start), 0.0] if t.floats_ok and float_safe((start,)) else None
+    # each ballot group's budget class (numpy with one satisfaction value per project: the
+    # histograms and moves are vectorised)
+    group_class = np.zeros(len(counts), dtype=np.intp) if unit is not None else [0] * len(counts)
     # stability: every amount is affine in the extra money per voter δ; its slope is kept
     horizon = _Horizon() if stability and unit is not None else None
     class_slope = [Q(1), Q(0)] if horizon else None
@@ -154,11 +162,9 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
         """(budget, sat, voters, class) per budget class of p's supporters."""
         if unit is not None:
             s = unit[p]
-            weights = Counter(map(classes_of, t.singles[p]))
-            for g, n in t.multiples[p]:
-                c = group_class[g]
-                weights[c] = weights.get(c, 0) + n
-            return [(class_budget[c], s, w, c) for c, w in weights.items()]
+            hist = np.bincount(group_class[t.groups[p]], weights=t.weights[p])
+            ids = np.flatnonzero(hist)
+            return [(class_budget[c], s, w, c) for c, w in zip(ids.tolist(), hist[ids].astype(np.int64).tolist())]
         weights: dict = {}
         for g, s in zip(supporters[p], sats[p]):
             key = (group_class[g], s)
@@ -171,6 +177,8 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
         The float sum has relative error below (len(entries) + 2) * 2**-52; the margin
         used is 2**-30, so only near-equality falls through to the exact sum.
         """
+        if class_float is None:
+            return _money(entries) >= cost[p]
         approx = sum([e[2] * class_float[e[3]] for e in entries])
         if approx > cost_f[p] * (1 + MARGIN):
             return True
@@ -230,7 +238,8 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
         winners.append(s)
         run.spent += cost[s]
         run.selected[s] = {"round": round_no, "rho": best,
-                           "payments": _pay(s, best, evaluated[s], supporters[s], group_class, class_budget,
+                           "payments": _pay(s, best, evaluated[s], t.groups[s] if unit is not None else supporters[s],
+                                            group_class, class_budget,
                                             class_float, unit, sats,
                                             class_slope, rho_slope[s] * unit[s] if horizon else None)}
     for p in active:  # left over when the loop ended: unaffordable by construction
@@ -314,7 +323,6 @@ def _keep_split(entries, cut, cap, cap_slope, class_slope, horizon) -> None:
 
 
 MARGIN = 2.0**-30
-EXPAND = 8  # groups of up to this many identical ballots are counted in C, repeated
 
 
 def _money(entries):
@@ -340,6 +348,7 @@ def _pay(p, rho, entries, groups, group_class, class_budget, class_float, unit, 
     all go to class 1, so exhausted voters never multiply classes.
     """
     moved: dict = {}
+    classes_before = len(class_budget)
     paid: list = []
     cap = rho * unit[p] if unit is not None else None
     for b, s, w, c in entries:
@@ -350,7 +359,8 @@ def _pay(p, rho, entries, groups, group_class, class_budget, class_float, unit, 
             left = b - cap
             moved[key] = len(class_budget)
             class_budget.append(left)
-            class_float.append(float(left))
+            if class_float is not None:
+                class_float.append(float(left))
             if class_slope is not None:
                 class_slope.append(class_slope[c] - cap_slope)
             paid.append((cap, w))
@@ -358,9 +368,10 @@ def _pay(p, rho, entries, groups, group_class, class_budget, class_float, unit, 
             moved[key] = 1
             paid.append((b, w))
     if unit is not None:
-        # group_class[g] = moved[group_class[g]] for every supporter, looped in C
-        deque(map(group_class.__setitem__, groups, map(moved.__getitem__, map(group_class.__getitem__, groups))),
-              maxlen=0)
+        # group_class[g] = moved[group_class[g]] for every supporter, vectorised
+        remap = np.arange(classes_before, dtype=np.intp)
+        remap[list(moved)] = list(moved.values())
+        group_class[groups] = remap[group_class[groups]]
     else:
         for g, s in zip(groups, sats[p]):
             group_class[g] = moved[(group_class[g], s)]

@@ -29,8 +29,8 @@ from operator import mul
 
 import numpy as np
 
-from pb.tally.numbers import Q, to_q
-from pb.tally.rules.mes import MesRun
+from pb.tally.numbers import Q, float_safe, to_q
+from pb.tally.rules.mes import MesRun, mes_run
 from pb.tally.satisfaction import Electorate
 
 EPS = 2.0**-52
@@ -46,9 +46,11 @@ class _Arrays:
         self.weights = [counts[groups] for groups in self.groups]
         self.voters = [int(w.sum()) for w in self.weights]
         self.cost = [to_q(c) for c in el.cost]
-        self.cost_f = [float(c) for c in el.cost]
         self.unit = [to_q(u) for u in el.unit_sat]
-        self.unit_f = [float(u) for u in el.unit_sat]
+        # beyond float range the screening's error bound fails: fast_run is then exact
+        self.floats_ok = float_safe(el.cost) and float_safe(el.unit_sat)
+        self.cost_f = [float(c) for c in el.cost] if self.floats_ok else None
+        self.unit_f = [float(u) for u in el.unit_sat] if self.floats_ok else None
         self.cost_denominators = math.lcm(*(int(c.denominator) for c in self.cost))
 
 
@@ -80,9 +82,11 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
     project became unaffordable. Explanations come from ``mes.mes_run``.
     """
     a = arrays(el)
+    start = to_q(per_voter)
+    if not (a.floats_ok and float_safe((start,))):
+        return mes_run(el, start)
     cost, cost_f, unit, unit_f = a.cost, a.cost_f, a.unit, a.unit_f
     m = len(el.ids)
-    start = to_q(per_voter)
     ledger = _Ledger(start, a.cost_denominators)  # class 0: untouched, class 1: nothing left
     group_class = np.zeros(len(el.group_count), dtype=np.intp)
 
