@@ -86,13 +86,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_password_hashing(settings.password_time_cost, settings.password_memory_kib)
     engine = db.make_engine(settings.database_url)
     db.bind_engine(engine)
+    from pb.payments import runtime as payments
+
+    stripe_secrets = payments.check(settings)  # refuses to start, in words, on a missing/malformed key
 
     async def on_startup() -> None:
         db.bind_engine(engine)
         await db.start(engine)
         await db.prepare_engine(engine)
+        payments.start(settings, stripe_secrets)
+        payments.start_worker(settings)
 
     async def on_shutdown() -> None:
+        await payments.stop_worker()
         await db.stop(engine)
 
     state = State(
