@@ -61,7 +61,8 @@ def classify(error: stripe.StripeError) -> GatewayAnswer:
     """Definitive refusals (4xx other than 409/429) vs answers that leave the outcome unknown."""
     request_id = getattr(error, "request_id", None)
     status = getattr(error, "http_status", None)
-    code = getattr(error, "code", None) or ""
+    body = getattr(error, "json_body", None) or {}
+    code = getattr(error, "code", None) or (body.get("error") or {}).get("code") or ""
     message = getattr(error, "user_message", None) or str(error) or type(error).__name__
     if isinstance(error, stripe.IdempotencyError) or status in (409, 429) or status is None or status >= 500:
         why = f"Stripe did not confirm the outcome ({type(error).__name__}{', ' + code if code else ''}: {message})"
