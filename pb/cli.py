@@ -203,6 +203,30 @@ def payments_check() -> None:
                else f"Stripe gateway ready: {secrets.mode} mode, key and both webhook secrets present")
 
 
+@payments.command("use")
+@click.argument("slug")
+@click.argument("gateway", type=click.Choice(["ledger", "stripe"]))
+def payments_use(slug: str, gateway: str) -> None:
+    """Platform operation: organisation SLUG pays new tranches through GATEWAY (audited)."""
+    from pb.accounts import repo
+    from pb.core.errors import DomainError
+    from pb.payments import service
+
+    async def use() -> int:
+        organisation = await repo.organisation_by_slug(slug)
+        if organisation is None:
+            raise click.ClickException(f"No organisation with the slug {slug!r}.")
+        await service.set_gateway(organisation.id, gateway, "platform:cli")
+        return organisation.id
+
+    settings = load_settings()
+    try:
+        organisation_id = _with_stripe(settings, use) if gateway == "stripe" else _run(settings, use)
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"organisation {organisation_id} ({slug}) pays new tranches through the {gateway}")
+
+
 @payments.command("work")
 @click.option("--once", is_flag=True, help="One pass over due payments and stored events, then exit.")
 def payments_work(once: bool) -> None:

@@ -18,6 +18,7 @@ SDK's classes by tests/payments/test_stripe_double.py.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import itertools
@@ -27,8 +28,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.request import Request, urlopen
 
 import stripe
 
@@ -96,6 +99,9 @@ class StripeDouble:
         self.holds: list[Hold] = []
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers) as received
         self.now = time.time
+        # Served for a demo: onboarding links point here, events are POSTed to pb's webhook endpoints.
+        self.public_base: str | None = None
+        self.webhook_base: str | None = None
 
     # --- test controls --------------------------------------------------------------------------
 
@@ -279,9 +285,13 @@ class StripeDouble:
         if params.get("account") not in self.accounts:
             return _error(404, "invalid_request_error", "No such account.", code="resource_missing")
         created = self.now()
+        url = f"https://connect.stripe.test/setup/{self._id('link')}"
+        if self.public_base:  # the demo's "hosted onboarding": one click completes it
+            back = (params.get("use_case") or {}).get("account_onboarding", {}).get("return_url", "")
+            url = f"{self.public_base}/setup/{params['account']}?return_url={quote(back, safe='')}"
         return 200, {"object": "v2.core.account_link", "account": params["account"], "created": _iso(created),
                      "expires_at": _iso(created + 300), "livemode": False, "use_case": params.get("use_case"),
-                     "url": f"https://connect.stripe.test/setup/{self._id('link')}"}
+                     "url": url}
 
     def _ready(self, account_id: str) -> bool:
         account = self.accounts.get(account_id)
@@ -361,6 +371,23 @@ class StripeDouble:
 
     # --- events -----------------------------------------------------------------------------------
 
+    def _deliver_later(self, event: dict, endpoint: str) -> None:
+        """Served for a demo: POST the signed event to pb, as Stripe would (after the answer)."""
+        if not self.webhook_base:
+            return
+        secret = PLATFORM_SECRET if endpoint == "platform" else CONNECT_SECRET
+
+        def deliver() -> None:
+            payload, header = self.signed(event, secret)
+            request = Request(f"{self.webhook_base}/{endpoint}", data=payload, method="POST",
+                              headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+            try:
+                urlopen(request, timeout=10).close()
+            except OSError as error:  # Stripe would retry; the demo's reconciliation catches up
+                print(f"webhook {event['id']} not delivered: {error}")
+
+        threading.Timer(0.3, deliver).start()
+
     def _snapshot_event(self, type_: str, obj: dict, account: str | None = None) -> None:
         self.events.append({
             "id": self._id("evt"), "object": "event", "account": account, "api_version": stripe.api_version,
@@ -368,6 +395,7 @@ class StripeDouble:
             "livemode": False, "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
             "type": type_,
         })
+        self._deliver_later(self.events[-1], "platform")
 
     def _thin_event(self, type_: str, account_id: str) -> None:
         self.events.append({
@@ -375,6 +403,7 @@ class StripeDouble:
             "livemode": False, "context": None,
             "related_object": {"id": account_id, "type": "v2.core.account", "url": f"/v2/core/accounts/{account_id}"},
         })
+        self._deliver_later(self.events[-1], "connect")
 
     # --- served on 127.0.0.1 ---------------------------------------------------------------------
 
@@ -382,7 +411,23 @@ class StripeDouble:
         double = self
 
         class Handler(BaseHTTPRequestHandler):
+            def _setup(self) -> bool:
+                """GET /setup/<account>?return_url=…: the demo's one-click hosted onboarding."""
+                parts = urlsplit(self.path)
+                if self.command != "GET" or not parts.path.startswith("/setup/"):
+                    return False
+                account_id = parts.path.rsplit("/", 1)[-1]
+                if account_id in double.accounts:
+                    double.complete_onboarding(account_id)
+                self.send_response(303)
+                self.send_header("Location", dict(parse_qsl(parts.query)).get("return_url") or "/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+
             def _any(self) -> None:
+                if self._setup():
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 try:
@@ -444,3 +489,34 @@ def fast_sdk_retries() -> None:
     stripe.HTTPClient.INITIAL_DELAY = 0.001
     stripe.HTTPClient.MAX_DELAY = 0.002
 
+
+
+def main() -> None:
+    """Serve the double for the demo: ``python -m tests.stripe_double --port 8300 --secrets var/secrets``."""
+    parser = argparse.ArgumentParser(description="The Stripe double, served on 127.0.0.1 (for the demo).")
+    parser.add_argument("--port", type=int, default=8300)
+    parser.add_argument("--secrets", type=Path, default=Path("var/secrets"),
+                        help="pb's secrets folder: the double's test key and webhook secrets are written there "
+                             "if no Stripe secrets are present yet")
+    parser.add_argument("--webhooks", default="http://127.0.0.1:8000/api/payments/stripe/webhooks",
+                        help="where pb receives webhooks (…/platform and …/connect)")
+    args = parser.parse_args()
+    args.secrets.mkdir(parents=True, exist_ok=True)
+    for name, value in [("stripe-secret-key", API_KEY), ("stripe-webhook-platform", PLATFORM_SECRET),
+                        ("stripe-webhook-connect", CONNECT_SECRET)]:
+        if not (args.secrets / name).exists():
+            (args.secrets / name).write_text(value + "\n")
+            (args.secrets / name).chmod(0o600)
+    double = StripeDouble()
+    double.public_base = f"http://127.0.0.1:{args.port}"
+    double.webhook_base = args.webhooks.rstrip("/")
+    server = double.serve(args.port)
+    print(f"Stripe double at http://127.0.0.1:{args.port} (webhooks to {double.webhook_base}); Ctrl-C stops it")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

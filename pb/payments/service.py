@@ -54,12 +54,17 @@ async def organisation_gateway(organisation_id: int) -> str:
 async def choose_gateway(actor: Actor, name: str) -> str:
     """An official switches the organisation's gateway for payments started from now on."""
     require_official(actor)
+    return await set_gateway(actor.organisation_id, name, actor.pseudonym, actor.user_id)
+
+
+async def set_gateway(organisation_id: int, name: str, actor_name: str, user_id: int = 0) -> str:
+    """Also the platform operation ``pb payments use`` (actor ``platform:cli``); audited either way."""
     gateway_named(name)  # refuses a gateway that is not configured, in words
-    previous = await organisation_gateway(actor.organisation_id)
+    previous = await organisation_gateway(organisation_id)
     async with write_transaction():
-        await repo.set_gateway(actor.organisation_id, name, actor.user_id)
-        await audit.record(actor.organisation_id, actor.pseudonym, "payments.gateway_changed",
-                           f"organisation:{actor.organisation_id}", {"from": previous, "to": name})
+        await repo.set_gateway(organisation_id, name, user_id)
+        await audit.record(organisation_id, actor_name, "payments.gateway_changed",
+                           f"organisation:{organisation_id}", {"from": previous, "to": name})
     return name
 
 
