@@ -103,6 +103,15 @@ async def pay(client: httpx.AsyncClient, paid: StripeGrant, tranche_id: int) -> 
     return await client.post(paid.tranche_url(tranche_id, "/pay"), json={}, headers=paid.world.approver)
 
 
+async def pay_unanswered(client: httpx.AsyncClient, double: StripeDouble, paid: StripeGrant,
+                         tranche_id: int) -> httpx.Response:
+    """Pay, while Stripe makes the transfer but no answer ever comes back (first call and both SDK
+    retries lost): the tranche stays submitted, the outcome unknown to pb."""
+    for _ in range(3):
+        double.fail_next("lost_response")
+    return await pay(client, paid, tranche_id)
+
+
 async def tranche_state(client: httpx.AsyncClient, paid: StripeGrant, tranche_id: int) -> dict:
     response = await client.get(paid.world.url(f"/grants/{paid.grant['id']}/payments"), headers=paid.world.planner)
     assert response.status_code == 200, response.text

@@ -24,7 +24,7 @@ from pb.db import write_transaction
 from pb.grants import repo as grants_repo
 from pb.grants import service as grants_service
 from pb.grants.domain import (
-    ACTIVE, APPROVED, FAIL, FAILED, PAID, RETRY, REVERSE, REVERSED, SETTLE, SUBMIT, SUBMITTED, idempotency_key,
+    ACTIVE, APPROVED, FAIL, FAILED, RETRY, REVERSE, REVERSED, SETTLE, SUBMIT, SUBMITTED, idempotency_key,
 )
 from pb.grants.repo import GrantRow, TrancheRow
 from pb.grants.service import grant_or_404, require_official, require_transition, tranche_or_404

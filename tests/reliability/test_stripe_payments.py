@@ -14,8 +14,8 @@ import pytest
 from pb.payments import worker
 from tests.steps_grants import audit_trail, grant_detail
 from tests.steps_stripe import (
-    DEPLOYMENT, approved, deliver, double, onboarded_grant, pay, stripe_client, stripe_settings,  # noqa: F401
-    tranche_state, transfer_posts,
+    DEPLOYMENT, approved, deliver, double, onboarded_grant, pay, pay_unanswered, stripe_client,  # noqa: F401
+    stripe_settings, tranche_state, transfer_posts,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.db]
@@ -114,9 +114,7 @@ async def test_balance_insufficient_fails_with_stripes_reason_and_a_retry_after_
 async def test_past_the_idempotency_window_the_transfer_is_looked_up_before_any_resend(stripe_client, double):
     paid = await onboarded_grant(stripe_client, double)
     tranche = await approved(stripe_client, paid, 1000)
-    for _ in range(3):  # Stripe made the transfer; no answer ever came back
-        double.fail_next("lost_response")
-    await pay(stripe_client, paid, tranche["id"])
+    await pay_unanswered(stripe_client, double, paid, tranche["id"])  # made at Stripe, never answered
     assert (await tranche_state(stripe_client, paid, tranche["id"]))["status"] == "submitted"
     double.expire_idempotency_keys()  # more than 24 hours later: the same key would pay AGAIN
     assert (await worker.run_once())["adopted"] == 1
@@ -140,9 +138,7 @@ async def test_twenty_concurrent_pay_requests_make_one_transfer(stripe_client, d
 async def test_the_same_webhook_ten_times_has_one_effect(stripe_client, double):
     paid = await onboarded_grant(stripe_client, double)
     tranche = await approved(stripe_client, paid, 1000)
-    for _ in range(3):
-        double.fail_next("lost_response")
-    await pay(stripe_client, paid, tranche["id"])
+    await pay_unanswered(stripe_client, double, paid, tranche["id"])
     [created] = double.events_of("transfer.created")
     responses = await asyncio.gather(*(deliver(stripe_client, double, created) for _ in range(10)))
     assert all(r.status_code == 200 for r in responses)
@@ -160,9 +156,7 @@ async def test_events_in_reverse_order_have_one_effect_each(stripe_client, doubl
     payment and the pending clawback, the late transfer.created changes nothing."""
     paid = await onboarded_grant(stripe_client, double)
     tranche = await approved(stripe_client, paid, 1000)
-    for _ in range(3):
-        double.fail_next("lost_response")
-    await pay(stripe_client, paid, tranche["id"])
+    await pay_unanswered(stripe_client, double, paid, tranche["id"])
     transfer = double.transfer_for(tranche["id"])[0]
     # pb's clawback order exists only once the tranche is paid; Stripe's side is planted directly.
     double.plant_reversal(transfer["id"], 1000)
@@ -179,9 +173,7 @@ async def test_events_in_reverse_order_have_one_effect_each(stripe_client, doubl
 async def test_a_bad_signature_or_a_stale_timestamp_is_400_and_nothing_is_processed(stripe_client, double):
     paid = await onboarded_grant(stripe_client, double)
     tranche = await approved(stripe_client, paid, 1000)
-    for _ in range(3):
-        double.fail_next("lost_response")
-    await pay(stripe_client, paid, tranche["id"])
+    await pay_unanswered(stripe_client, double, paid, tranche["id"])
     created = double.events_of("transfer.created")[0]
     payload, header = double.signed(created, "whsec_someoneelse0123456789")
     forged = await stripe_client.post("/api/payments/stripe/webhooks/platform", content=payload,
@@ -241,9 +233,7 @@ async def test_reconciliation_reports_each_class_and_fixes_only_the_provably_saf
                 "grant_id": str(paid.grant["id"]), "tranche_id": "999999", "attempt": "1"}
     unknown = double.plant_transfer(paid.account_id, 700, metadata)
     double.plant_transfer(paid.account_id, 50, {"note": "not pb's"})  # another app's transfer: not ours
-    for _ in range(3):
-        double.fail_next("lost_response")
-    await pay(stripe_client, paid, tranches[4]["id"])  # made at Stripe, unrecorded in pb
+    await pay_unanswered(stripe_client, double, paid, tranches[4]["id"])  # made at Stripe, unrecorded in pb
     response = await stripe_client.post(paid.world.url("/payments/reconcile"), headers=paid.world.planner)
     assert response.status_code == 200, response.text
     report = response.json()
