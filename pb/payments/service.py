@@ -89,33 +89,25 @@ async def pay_tranche(actor: Actor, grant_id: int, tranche_id: int, reference: s
 async def _start_attempt(actor: Actor, grant: GrantRow, tranche: TrancheRow, gateway: Gateway) -> tuple[int, str]:
     if tranche.status == SUBMITTED:  # resend the attempt in flight with its own key
         return tranche.attempt, tranche.idempotency_key or idempotency_key(tranche.id, tranche.attempt)
-    attempt, key = await _claim(actor, grant, tranche, gateway)
-    return attempt, key
+    attempt = tranche.attempt + 1
+    async with write_transaction():
+        await _claim(actor, grant, tranche, gateway, attempt, idempotency_key(tranche.id, attempt))
+    return attempt, idempotency_key(tranche.id, attempt)
 
 
-async def _claim(actor: Actor, grant: GrantRow, tranche: TrancheRow, gateway: Gateway,
-                 stripe_key: str | None = None) -> tuple[int, str]:
-    """approved|failed -> submitted with a new attempt (call inside a write transaction for Stripe)."""
+async def _claim(actor: Actor, grant: GrantRow, tranche: TrancheRow, gateway: Gateway, attempt: int,
+                 gateway_key: str) -> None:
+    """approved|failed -> submitted with a new attempt, audited (call inside a write transaction);
+    ``gateway_key`` is the key the gateway will see (Stripe's carries the deployment id)."""
     if grant.status != ACTIVE:
         raise Conflict(f"The grant is {grant.status!r}: its tranches can no longer be paid.", code="grant_closed")
     target = require_transition(tranche.status, _START_ACTION.get(tranche.status, SUBMIT))
-    attempt = tranche.attempt + 1
-    key = idempotency_key(tranche.id, attempt)
-
-    async def claim() -> None:
-        if not await grants_repo.claim_attempt(tranche.id, tranche.status, tranche.attempt, target, attempt, key,
-                                               gateway.name):
-            raise Conflict("Another payment of this tranche started meanwhile.", code="tranche_state")
-        await audit.record(actor.organisation_id, actor.pseudonym, "tranche.submitted", f"tranche:{tranche.id}",
-                           {"grant": grant.id, "amount": tranche.amount, "attempt": attempt, "gateway": gateway.name,
-                            "idempotency_key": stripe_key or key})
-
-    if stripe_key is not None:
-        await claim()
-    else:
-        async with write_transaction():
-            await claim()
-    return attempt, key
+    if not await grants_repo.claim_attempt(tranche.id, tranche.status, tranche.attempt, target, attempt,
+                                           idempotency_key(tranche.id, attempt), gateway.name):
+        raise Conflict("Another payment of this tranche started meanwhile.", code="tranche_state")
+    await audit.record(actor.organisation_id, actor.pseudonym, "tranche.submitted", f"tranche:{tranche.id}",
+                       {"grant": grant.id, "amount": tranche.amount, "attempt": attempt, "gateway": gateway.name,
+                        "idempotency_key": gateway_key})
 
 
 async def _record_ledger_outcome(
@@ -161,7 +153,7 @@ async def _submit_to_stripe(actor: Actor, grant: GrantRow, tranche: TrancheRow, 
     attempt = tranche.attempt + 1
     key = domain.stripe_key(gateway.deployment_id, TRANSFER, tranche.id, attempt)
     async with write_transaction():
-        await _claim(actor, grant, tranche, gateway, stripe_key=key)
+        await _claim(actor, grant, tranche, gateway, attempt, key)
         order_id = await repo.insert_order(
             organisation_id=actor.organisation_id, kind=TRANSFER, grant_id=grant.id, tranche_id=tranche.id,
             reversal_id=None, attempt=attempt, idempotency_key=key, amount=tranche.amount,
