@@ -87,6 +87,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = db.make_engine(settings.database_url)
     db.bind_engine(engine)
     round_keys = RoundKeyStore(settings.secrets_dir)
+    from pb.payments import runtime as payments
+
+    stripe_secrets = payments.check(settings)  # refuses to start, in words, on a missing/malformed key
 
     async def on_startup() -> None:
         from pb.voting.service import open_pending_ballot_boxes
@@ -95,8 +98,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await db.start(engine)
         await db.prepare_engine(engine)
         await open_pending_ballot_boxes(round_keys)  # finish an opening a crash interrupted
+        payments.start(settings, stripe_secrets)
+        payments.start_worker(settings)
 
     async def on_shutdown() -> None:
+        await payments.stop_worker()
         await db.stop(engine)
 
     state = State(

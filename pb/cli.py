@@ -81,6 +81,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
 
     from pb.app import create_app
 
+    _check_payments(settings)
     _run(settings, _nothing)  # the database must be there and migrated before we listen
     settings = settings.serving_at(host or settings.host, port or settings.port)
     url = f"http://{settings.host}:{settings.port}"
@@ -209,6 +210,109 @@ def org_create(name: str, slug: str, official_email: str, currency: str) -> None
     except DomainError as error:
         raise click.ClickException(error.detail) from error
     click.echo(f"organisation {organisation_id} created: {name} ({slug}), first official {official_email}")
+
+
+# --- pb payments: the Stripe gateway's worker, reconciliation and configuration check -------------
+
+def _check_payments(settings: Settings):
+    """The Stripe secrets, or a readable refusal (never a traceback, never the secret)."""
+    from pb.payments.runtime import check
+    from pb.payments.stripe_config import StripeConfigError
+
+    try:
+        return check(settings)
+    except StripeConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _with_stripe(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` with the Stripe gateway registered (refuses in words if it is not configured)."""
+    from pb.payments import runtime
+
+    secrets = _check_payments(settings)
+    if secrets is None:
+        raise click.ClickException("The Stripe gateway is not enabled: set payments.stripe_enabled = true "
+                                   "(PB_PAYMENTS_STRIPE_ENABLED=1) and put its secrets in the secrets folder.")
+
+    async def with_gateway() -> T:
+        runtime.start(settings, secrets)
+        try:
+            return await work()
+        finally:
+            runtime.stop()
+
+    return _run(settings, with_gateway)
+
+
+@main.group()
+def payments() -> None:
+    """Stripe payments: the worker, reconciliation, the configuration check."""
+
+
+@payments.command("check")
+def payments_check() -> None:
+    """Check the Stripe configuration (secret key, webhook secrets, mode) without calling Stripe."""
+    secrets = _check_payments(load_settings())
+    click.echo("the Stripe gateway is not enabled (ledger only)" if secrets is None
+               else f"Stripe gateway ready: {secrets.mode} mode, key and both webhook secrets present")
+
+
+@payments.command("use")
+@click.argument("slug")
+@click.argument("gateway", type=click.Choice(["ledger", "stripe"]))
+def payments_use(slug: str, gateway: str) -> None:
+    """Platform operation: organisation SLUG pays new tranches through GATEWAY (audited)."""
+    from pb.accounts import repo
+    from pb.core.errors import DomainError
+    from pb.payments import service
+
+    async def use() -> int:
+        organisation = await repo.organisation_by_slug(slug)
+        if organisation is None:
+            raise click.ClickException(f"No organisation with the slug {slug!r}.")
+        await service.set_gateway(organisation.id, gateway, "platform:cli")
+        return organisation.id
+
+    settings = load_settings()
+    try:
+        organisation_id = _with_stripe(settings, use) if gateway == "stripe" else _run(settings, use)
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"organisation {organisation_id} ({slug}) pays new tranches through the {gateway}")
+
+
+@payments.command("work")
+@click.option("--once", is_flag=True, help="One pass over due payments and stored events, then exit.")
+def payments_work(once: bool) -> None:
+    """Send due payments to Stripe and process stored webhook events (the server can do this too)."""
+    from pb.payments import worker
+
+    settings = load_settings()
+    if once:
+        outcomes = _with_stripe(settings, worker.run_once)
+        click.echo(", ".join(f"{name}: {count}" for name, count in sorted(outcomes.items())))
+    else:
+        _with_stripe(settings, lambda: worker.run_forever(max(settings.payments_worker_seconds, 1),
+                                                          settings.payments_reconcile_minutes))
+
+
+@payments.command("reconcile")
+@click.option("--org", "organisation_id", type=int, default=None, help="Only this organisation.")
+def payments_reconcile(organisation_id: int | None) -> None:
+    """Compare every Stripe tranche with Stripe's transfers; print each discrepancy; exit 1 if any."""
+    from pb.payments import reconcile
+
+    async def work():
+        return [await reconcile.reconcile(organisation_id)] if organisation_id else await reconcile.reconcile_all()
+
+    reports = _with_stripe(load_settings(), work)
+    for report in reports:
+        click.echo(f"organisation {report.organisation_id}: {report.tranches_checked} tranches, "
+                   f"{report.transfers_seen} transfers, {len(report.findings)} findings ({report.seconds:.2f} s)")
+        for finding in report.findings:
+            click.echo(f"  {finding.kind}{' (fixed)' if finding.fixed else ''}: {finding.subject}: {finding.detail}")
+    if any(f for r in reports for f in r.findings if not f.fixed):
+        sys.exit(1)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,

@@ -10,6 +10,9 @@ from piccolo.conf.apps import AppConfig
 from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedLogin, User
 from pb.audit.tables import AuditEvent
 from pb.grants.tables import Grant, ProgressReport, Tranche
+from pb.payments.tables import (
+    PaymentOrder, PaymentRecipient, PaymentSettings, ReconciliationRun, Reversal, StripeEvent,
+)
 from pb.proposals.tables import Appeal, Proposal, ProposalCoProposer, Review
 from pb.results.tables import ProjectResult, TallyRun
 from pb.rounds.tables import Budget, Round
@@ -23,6 +26,7 @@ TABLES = [
     CensusEntry, Participation, SealedBallot, Ballot,
     TallyRun, ProjectResult,
     Grant, Tranche, ProgressReport,
+    PaymentSettings, PaymentRecipient, PaymentOrder, Reversal, StripeEvent, ReconciliationRun,
 ]
 
 APP_CONFIG = AppConfig(

@@ -40,6 +40,16 @@ class Settings:
     password_time_cost: int = 3
     password_memory_kib: int = 65536
     demo_voters: int = 300
+    # payments (config [payments]); Stripe secrets stay in the secrets folder, never here
+    stripe_enabled: bool = False
+    stripe_mode: str = "test"
+    stripe_api_base: str = ""  # empty: Stripe's servers; a URL points the SDK elsewhere (the test double)
+    stripe_country: str = "DE"
+    deployment_id: str = "pb-local"
+    payments_send_inline: bool = True
+    payments_lease_seconds: int = 120
+    payments_worker_seconds: int = 0  # 0: no background worker in this process
+    payments_reconcile_minutes: int = 60
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -116,6 +126,15 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         password_time_cost=int(values[("security", "password_time_cost")]),
         password_memory_kib=int(values[("security", "password_memory_kib")]),
         demo_voters=int(values[("demo", "voters")]),
+        stripe_enabled=bool(values[("payments", "stripe_enabled")]),
+        stripe_mode=str(values[("payments", "stripe_mode")]),
+        stripe_api_base=str(values[("payments", "stripe_api_base")]),
+        stripe_country=str(values[("payments", "stripe_country")]),
+        deployment_id=str(values[("payments", "deployment_id")]),
+        payments_send_inline=bool(values[("payments", "send_inline")]),
+        payments_lease_seconds=int(values[("payments", "lease_seconds")]),
+        payments_worker_seconds=int(values[("payments", "worker_seconds")]),
+        payments_reconcile_minutes=int(values[("payments", "reconcile_minutes")]),
     )
     if settings.access_token_minutes > 10 or settings.access_token_minutes < 1:
         raise ValueError("security.access_token_minutes must be between 1 and 10")

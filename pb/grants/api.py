@@ -11,7 +11,8 @@ from pb.accounts.domain import CITIZEN, OFFICIAL, REVIEWER, Actor
 from pb.accounts.guards import ANY_MEMBER, requires_role
 from pb.grants import service
 from pb.grants.schemas import (
-    CreateGrant, GrantDetailOut, GrantOut, PlanTranche, ReportOut, ReportProgress, TrancheOut,
+    CancelGrant, CreateGrant, GrantDetailOut, GrantOut, PlanTranche, RecipientStateOut, ReportOut, ReportProgress,
+    ReviewReport, TrancheOut,
 )
 
 GRANT = "/api/orgs/{org_id:int}/grants/{grant_id:int}"
@@ -43,13 +44,15 @@ async def grant_detail(actor: NamedDependency[Actor], grant_id: FromPath[int]) -
     return GrantDetailOut(
         as_out(detail.grant, GrantOut), [as_out(t, TrancheOut) for t in detail.tranches],
         [as_out(r, ReportOut) for r in detail.reports],
+        as_out(detail.recipient, RecipientStateOut) if detail.recipient else None,
     )
 
 
 @post(GRANT + "/tranches", guards=[requires_role(OFFICIAL)], tags=["grants"],
       summary="Plan a tranche (amount and condition) within the grant", status_code=201)
 async def plan_tranche(actor: NamedDependency[Actor], grant_id: FromPath[int], data: JSONBody[PlanTranche]) -> TrancheOut:
-    return as_out(await service.plan_tranche(actor, grant_id, data.amount, data.condition), TrancheOut)
+    return as_out(await service.plan_tranche(actor, grant_id, data.amount, data.condition, data.requires_report),
+                  TrancheOut)
 
 
 @post(GRANT + "/tranches/{tranche_id:int}/approve", guards=[requires_role(OFFICIAL)], tags=["grants"],
@@ -61,7 +64,22 @@ async def approve_tranche(actor: NamedDependency[Actor], grant_id: FromPath[int]
 @post(GRANT + "/reports", guards=[requires_role(*GRANTEE_ROLES)], tags=["grants"],
       summary="Report progress (the grantee: the proposal's author or a co-proposer)", status_code=201)
 async def report_progress(actor: NamedDependency[Actor], grant_id: FromPath[int], data: JSONBody[ReportProgress]) -> ReportOut:
-    return as_out(await service.report_progress(actor, grant_id, data.body, data.completion_percent), ReportOut)
+    return as_out(await service.report_progress(actor, grant_id, data.body, data.completion_percent, data.final),
+                  ReportOut)
 
 
-ROUTES = [create_grant, list_grants, grant_detail, plan_tranche, approve_tranche, report_progress]
+@post(GRANT + "/reports/{report_id:int}/review", guards=[requires_role(OFFICIAL)], tags=["grants"], status_code=200,
+      summary="Accept or reject a progress report; an accepted final report completes a fully paid grant")
+async def review_report(actor: NamedDependency[Actor], grant_id: FromPath[int], report_id: FromPath[int],
+                        data: JSONBody[ReviewReport]) -> ReportOut:
+    return as_out(await service.review_report(actor, grant_id, report_id, data.accept, data.note), ReportOut)
+
+
+@post(GRANT + "/cancel", guards=[requires_role(OFFICIAL)], tags=["grants"], status_code=200,
+      summary="Cancel a grant: unpaid tranches are withdrawn and the unpaid money returns to the budget")
+async def cancel_grant(actor: NamedDependency[Actor], grant_id: FromPath[int], data: JSONBody[CancelGrant]) -> GrantOut:
+    return as_out(await service.cancel_grant(actor, grant_id, data.reason), GrantOut)
+
+
+ROUTES = [create_grant, list_grants, grant_detail, plan_tranche, approve_tranche, report_progress, review_report,
+          cancel_grant]

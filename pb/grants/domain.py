@@ -9,13 +9,16 @@ from __future__ import annotations
 
 # Tranche statuses (DESIGN §3):
 #   planned -> approved -> submitted -> paid ;  submitted -> failed -> (retry) submitted
-#   paid -> reversed
+#   paid -> reversed (once clawbacks, possibly partial, add up to the amount)
+#   planned | approved | failed -> withdrawn (the grant is cancelled)
 PLANNED, APPROVED, SUBMITTED, PAID, FAILED, REVERSED = "planned", "approved", "submitted", "paid", "failed", "reversed"
-TRANCHE_STATUSES = (PLANNED, APPROVED, SUBMITTED, PAID, FAILED, REVERSED)
+WITHDRAWN = "withdrawn"
+TRANCHE_STATUSES = (PLANNED, APPROVED, SUBMITTED, PAID, FAILED, REVERSED, WITHDRAWN)
 
 # Actions on a tranche; each is one official act (or one gateway answer).
 APPROVE, SUBMIT, SETTLE, FAIL, RETRY, REVERSE = "approve", "submit", "settle", "fail", "retry", "reverse"
-TRANCHE_ACTIONS = (APPROVE, SUBMIT, SETTLE, FAIL, RETRY, REVERSE)
+WITHDRAW = "withdraw"
+TRANCHE_ACTIONS = (APPROVE, SUBMIT, SETTLE, FAIL, RETRY, REVERSE, WITHDRAW)
 
 TRANSITIONS: dict[tuple[str, str], str] = {
     (PLANNED, APPROVE): APPROVED,
@@ -24,15 +27,22 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (SUBMITTED, FAIL): FAILED,  # definitive refusal by the gateway
     (FAILED, RETRY): SUBMITTED,  # a new attempt, hence a new idempotency key
     (PAID, REVERSE): REVERSED,  # clawback
+    (PLANNED, WITHDRAW): WITHDRAWN,  # grant cancelled before the money left
+    (APPROVED, WITHDRAW): WITHDRAWN,
+    (FAILED, WITHDRAW): WITHDRAWN,
 }
+# A grant can be completed once each of its tranches is in one of these.
+FINAL_TRANCHE_STATUSES = (PAID, REVERSED, WITHDRAWN)
 
 # Statuses whose amount counts as money with the grantee.
 MONEY_OUT = frozenset({PAID})
 # Statuses that still hold their share of the grant (a reversed tranche gives it back).
-HOLDS_PLAN = frozenset(TRANCHE_STATUSES) - {REVERSED}
+HOLDS_PLAN = frozenset(TRANCHE_STATUSES) - {REVERSED, WITHDRAWN}
 
-# A grant takes tranches while it is active (the only status pb sets so far).
-ACTIVE = "active"
+# Grant statuses: active -> completed (tranches final, final report accepted) | cancelled.
+ACTIVE, COMPLETED, CANCELLED = "active", "completed", "cancelled"
+# Progress report review.
+ACCEPTED, REJECTED = "accepted", "rejected"
 
 # Round phases in which grants may be created; the first grant moves published -> funding.
 GRANTABLE_PHASES = ("published", "funding")

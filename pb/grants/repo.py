@@ -50,6 +50,10 @@ class TrancheRow(msgspec.Struct):
     attempt: int
     paid_at: datetime | None
     created_at: datetime
+    failure_reason: str | None = None
+    reversed_amount: int = 0
+    requires_report: bool = False
+    report_id: int | None = None
 
 
 class ReportRow(msgspec.Struct):
@@ -59,6 +63,10 @@ class ReportRow(msgspec.Struct):
     body: str
     completion_percent: int
     created_at: datetime
+    is_final: bool = False
+    status: str = "submitted"
+    reviewed_by: int | None = None
+    review_note: str | None = None
 
 
 _GRANT_COLUMNS = (
@@ -69,7 +77,8 @@ _GRANT_COLUMNS = (
 _TRANCHE_COLUMNS = (
     Tranche.id, Tranche.grant.as_alias("grant_id"), Tranche.position, Tranche.amount, Tranche.condition,
     Tranche.status, Tranche.planned_by, Tranche.approved_by, Tranche.paid_by, Tranche.gateway, Tranche.reference,
-    Tranche.idempotency_key, Tranche.attempt, Tranche.paid_at, Tranche.created_at,
+    Tranche.idempotency_key, Tranche.attempt, Tranche.paid_at, Tranche.created_at, Tranche.failure_reason,
+    Tranche.reversed_amount, Tranche.requires_report, Tranche.report_id,
 )
 
 
@@ -150,10 +159,11 @@ async def next_position(grant_id: int) -> int:
     return row["position"] + 1 if row else 1
 
 
-async def insert_tranche(grant_id: int, position: int, amount: int, condition: str, planned_by: int) -> int:
+async def insert_tranche(grant_id: int, position: int, amount: int, condition: str, planned_by: int,
+                         requires_report: bool = False) -> int:
     rows = await Tranche.insert(Tranche(
         grant=grant_id, position=position, amount=amount, condition=condition, status=PLANNED,
-        planned_by=planned_by, created_at=utcnow(),
+        planned_by=planned_by, created_at=utcnow(), requires_report=requires_report,
     )).returning(Tranche.id)
     return rows[0]["id"]
 
@@ -192,10 +202,11 @@ async def claim_attempt(
     return bool(rows)
 
 
-async def settle(tranche_id: int, attempt: int, to_status: str, paid_by: int, reference: str | None) -> bool:
+async def settle(tranche_id: int, attempt: int, to_status: str, paid_by: int | None, reference: str | None) -> bool:
     """submitted -> paid, only for the attempt that was sent (a stale answer changes nothing)."""
     rows = await Tranche.update({
         Tranche.status: to_status, Tranche.paid_by: paid_by, Tranche.reference: reference, Tranche.paid_at: utcnow(),
+        Tranche.failure_reason: None,
     }).where(
         (Tranche.id == tranche_id) & Tranche.status.is_in(list(source_statuses(SETTLE)))
         & (Tranche.attempt == attempt)
@@ -203,31 +214,110 @@ async def settle(tranche_id: int, attempt: int, to_status: str, paid_by: int, re
     return bool(rows)
 
 
-async def move(tranche_id: int, from_status: str, to_status: str, attempt: int) -> bool:
-    rows = await Tranche.update({Tranche.status: to_status}).where(
+async def move(tranche_id: int, from_status: str, to_status: str, attempt: int, reason: str | None = None) -> bool:
+    rows = await Tranche.update({Tranche.status: to_status, Tranche.failure_reason: reason}).where(
         (Tranche.id == tranche_id) & (Tranche.status == from_status) & (Tranche.attempt == attempt)
     ).returning(Tranche.id)
     return bool(rows)
 
 
-async def reverse(tranche_id: int, to_status: str) -> bool:
-    rows = await Tranche.update({Tranche.status: to_status}).where(
+async def note_failure(tranche_id: int, attempt: int, reason: str) -> None:
+    """Why the attempt in flight is not settled yet (shown on the tranche; the state stays)."""
+    await Tranche.update({Tranche.failure_reason: reason}).where(
+        (Tranche.id == tranche_id) & (Tranche.attempt == attempt) & (Tranche.status == "submitted"))
+
+
+async def add_reversed(tranche_id: int, amount: int, to_status: str) -> bool:
+    """A clawback of ``amount`` from a paid tranche, never more than was paid; the tranche becomes
+    ``to_status`` (reversed) once everything came back."""
+    rows = await Tranche.update({Tranche.reversed_amount: Tranche.reversed_amount + amount}).where(
         (Tranche.id == tranche_id) & Tranche.status.is_in(list(source_statuses(REVERSE)))
-    ).returning(Tranche.id)
+        & WhereRaw("reversed_amount + {} <= amount", amount)
+    ).returning(Tranche.reversed_amount, Tranche.amount)
+    if not rows:
+        return False
+    if rows[0]["reversed_amount"] == rows[0]["amount"]:
+        await Tranche.update({Tranche.status: to_status}).where(
+            (Tranche.id == tranche_id) & Tranche.status.is_in(list(source_statuses(REVERSE))))
+    return True
+
+
+async def link_accepted_report(grant_id: int, tranche_id: int) -> int | None:
+    """Bind the oldest accepted report no other tranche used yet (UNIQUE(report_id) backs it)."""
+    rows = await Tranche.raw(
+        'UPDATE tranche SET report_id = (SELECT MIN(r.id) FROM progress_report r WHERE r."grant" = {} '
+        "AND r.status = 'accepted' AND r.id NOT IN (SELECT t.report_id FROM tranche t WHERE t.report_id IS NOT NULL)) "
+        "WHERE id = {} AND report_id IS NULL RETURNING report_id", grant_id, tranche_id)
+    return rows[0]["report_id"] if rows and rows[0]["report_id"] is not None else None
+
+
+async def clear_report(tranche_id: int) -> None:
+    await Tranche.update({Tranche.report_id: None}).where(Tranche.id == tranche_id)
+
+
+async def withdraw_unpaid(grant_id: int, statuses: tuple[str, ...], to_status: str) -> list[dict]:
+    """Every tranche not yet paid leaves the grant (grant cancelled): (id, amount) of each."""
+    return await Tranche.update({Tranche.status: to_status}).where(
+        (Tranche.grant == grant_id) & Tranche.status.is_in(list(statuses))
+    ).returning(Tranche.id, Tranche.amount)
+
+
+async def change_grant_status(grant_id: int, to_status: str, unplanned: int = 0) -> bool:
+    """active -> cancelled, only while no tranche is being paid (money in flight blocks it)."""
+    rows = await Grant.update({Grant.status: to_status, Grant.planned: Grant.planned - unplanned}).where(
+        (Grant.id == grant_id) & (Grant.status == ACTIVE)
+        & WhereRaw("NOT EXISTS (SELECT 1 FROM tranche t WHERE t.\"grant\" = {} AND t.status = 'submitted')", grant_id)
+    ).returning(Grant.id)
     return bool(rows)
+
+
+async def release_budget(budget_id: int, amount: int) -> None:
+    """A cancelled grant gives what it did not pay back to its budget."""
+    await Budget.update({Budget.granted: Budget.granted - amount}).where(
+        (Budget.id == budget_id) & WhereRaw("granted >= {}", amount))
+
+
+async def complete_grant(grant_id: int, to_status: str, final_statuses: tuple[str, ...]) -> bool:
+    """active -> completed WHEN every tranche is final, something was paid, and a final report was
+    accepted: checked by the database in the same statement."""
+    listed = ", ".join(f"'{status}'" for status in final_statuses)
+    rows = await Grant.update({Grant.status: to_status}).where(
+        (Grant.id == grant_id) & (Grant.status == ACTIVE) & WhereRaw("paid > 0")
+        & WhereRaw(f"NOT EXISTS (SELECT 1 FROM tranche t WHERE t.\"grant\" = {{}} AND t.status NOT IN ({listed}))",
+                   grant_id)
+        & WhereRaw("EXISTS (SELECT 1 FROM progress_report r WHERE r.\"grant\" = {} AND r.is_final = {} "
+                   "AND r.status = 'accepted')", grant_id, True)
+    ).returning(Grant.id)
+    return bool(rows)
+
+
+async def stripe_tranches(organisation_id: int, statuses: tuple[str, ...]) -> list[TrancheRow]:
+    rows = await Tranche.select(*_TRANCHE_COLUMNS).where(
+        (Tranche.grant.organisation_id == organisation_id) & (Tranche.gateway == "stripe")
+        & Tranche.status.is_in(list(statuses))
+    ).order_by(Tranche.id)
+    return [msgspec.convert(row, TrancheRow) for row in rows]
+
+
+async def tranche_by_id(tranche_id: int) -> TrancheRow | None:
+    row = await Tranche.select(*_TRANCHE_COLUMNS).where(Tranche.id == tranche_id).first()
+    return msgspec.convert(row, TrancheRow) if row else None
 
 
 # --- progress reports --------------------------------------------------------------------------
 
 _REPORT_COLUMNS = (
     ProgressReport.id, ProgressReport.grant.as_alias("grant_id"), ProgressReport.author, ProgressReport.body,
-    ProgressReport.completion_percent, ProgressReport.created_at,
+    ProgressReport.completion_percent, ProgressReport.created_at, ProgressReport.is_final, ProgressReport.status,
+    ProgressReport.reviewed_by, ProgressReport.review_note,
 )
 
 
-async def insert_report(grant_id: int, author: int, body: str, completion_percent: int) -> ReportRow:
+async def insert_report(grant_id: int, author: int, body: str, completion_percent: int,
+                        is_final: bool = False) -> ReportRow:
     rows = await ProgressReport.insert(ProgressReport(
         grant=grant_id, author=author, body=body, completion_percent=completion_percent, created_at=utcnow(),
+        is_final=is_final, status="submitted",
     )).returning(ProgressReport.id)
     row = await ProgressReport.select(*_REPORT_COLUMNS).where(ProgressReport.id == rows[0]["id"]).first()
     return msgspec.convert(row, ReportRow)
@@ -238,3 +328,18 @@ async def reports_of(grant_id: int) -> list[ReportRow]:
         ProgressReport.id
     )
     return [msgspec.convert(row, ReportRow) for row in rows]
+
+
+async def report(grant_id: int, report_id: int) -> ReportRow | None:
+    row = await ProgressReport.select(*_REPORT_COLUMNS).where(
+        (ProgressReport.id == report_id) & (ProgressReport.grant == grant_id)).first()
+    return msgspec.convert(row, ReportRow) if row else None
+
+
+async def review_report(report_id: int, status: str, reviewer: int, note: str) -> bool:
+    """submitted -> accepted|rejected, once, never by the report's author."""
+    rows = await ProgressReport.update({
+        ProgressReport.status: status, ProgressReport.reviewed_by: reviewer, ProgressReport.review_note: note,
+    }).where((ProgressReport.id == report_id) & (ProgressReport.status == "submitted")
+             & WhereRaw("author <> {}", reviewer)).returning(ProgressReport.id)
+    return bool(rows)

@@ -15,7 +15,18 @@ TRANCHE_STATUS_MEANINGS = {
     "submitted": "payment sent to the gateway, not yet confirmed",
     "paid": "money with the grantee",
     "failed": "the payment failed (may be retried)",
-    "reversed": "clawed back",
+    "reversed": "clawed back in full",
+    "withdrawn": "never paid: the grant was cancelled",
+}
+REPORT_STATUS_MEANINGS = {
+    "submitted": "waiting for an official's review",
+    "accepted": "accepted by an official",
+    "rejected": "rejected by an official (with a note)",
+}
+RECIPIENT_STATUS_MEANINGS = {
+    "onboarding": "the group has not finished Stripe's onboarding",
+    "ready": "Stripe accepts transfers to the group",
+    "restricted": "Stripe does not accept transfers to the group now (see detail)",
 }
 GATEWAYS = {"ledger": "the city pays by its own bank and records the reference", "stripe": "Stripe Connect transfer"}
 
@@ -29,12 +40,15 @@ class PlanTranche(msgspec.Struct, forbid_unknown_fields=True):
     amount: Annotated[Amount, money("This tranche's share of the grant.", 550_000)]
     condition: Annotated[str, msgspec.Meta(min_length=1, max_length=500),
                          doc("When it may be paid.", "On signature of the grant agreement")]
+    requires_report: Annotated[bool, doc("Approval needs an accepted progress report (one report unlocks one tranche).",
+                                         False)] = False
 
 
 class ReportProgress(msgspec.Struct, forbid_unknown_fields=True):
     body: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000),
                     doc("What was done (public).", "The benches are ordered; installation in May.")]
     completion_percent: Annotated[int, msgspec.Meta(ge=0, le=100), doc("0 to 100.", 40)] = 0
+    final: Annotated[bool, doc("This is the completion report the grant needs to end completed.", False)] = False
 
 
 class GrantOut(msgspec.Struct):
@@ -46,7 +60,11 @@ class GrantOut(msgspec.Struct):
     amount: Annotated[MinorUnits, money("The grant.", 1_100_000)]
     planned: Annotated[MinorUnits, money("Sum of its tranches that still hold money (all but reversed).", 1_100_000)]
     paid: Annotated[MinorUnits, money("Sum of its paid tranches.", 550_000)]
-    status: Annotated[str, doc("`active`: takes tranches (the only status so far).", "active")]
+    status: Annotated[str, doc(choices("Where the grant stands.", {
+        "active": "takes tranches and reports",
+        "completed": "every tranche paid (or withdrawn/reversed) and the final report accepted",
+        "cancelled": "ended early by an official; unpaid tranches withdrawn",
+    }), "active")]
     currency: Currency
     created_at: Annotated[UtcTime, utc("When the grant was created.")]
 
@@ -67,6 +85,10 @@ class TrancheOut(msgspec.Struct):
                                         "(tranche id + attempt).")] | None
     attempt: Annotated[int, doc("Payment attempts so far.")]
     paid_at: Annotated[UtcTime, utc("When it was paid.")] | None
+    failure_reason: Annotated[str, doc("Why the last payment attempt failed (the gateway's words).")] | None = None
+    reversed_amount: Annotated[MinorUnits, money("Sum clawed back from this tranche so far.", 0)] = 0
+    requires_report: Annotated[bool, doc("Approval needs an accepted progress report.")] = False
+    report_id: Annotated[int, doc("The accepted progress report that unlocked this tranche.")] | None = None
 
 
 class ReportOut(msgspec.Struct):
@@ -76,9 +98,32 @@ class ReportOut(msgspec.Struct):
     body: str
     completion_percent: int
     created_at: Annotated[UtcTime, utc("When the report was written.")]
+    is_final: Annotated[bool, doc("The completion report the grant needs to end completed.")] = False
+    status: Annotated[str, doc(choices("Its review.", REPORT_STATUS_MEANINGS), "submitted")] = "submitted"
+    reviewed_by: Annotated[int, doc("The official who accepted or rejected it.")] | None = None
+    review_note: Annotated[str, doc("The official's note on the review.")] | None = None
+
+
+class ReviewReport(msgspec.Struct, forbid_unknown_fields=True):
+    accept: Annotated[bool, doc("true: accept the report; false: reject it.", True)]
+    note: Annotated[str, msgspec.Meta(max_length=2000), doc("Note to the grantee.", "Photos received, thank you.")] = ""
+
+
+class CancelGrant(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000),
+                      doc("Why the grant ends (public; unpaid tranches are withdrawn).", "The group dissolved.")]
+
+
+class RecipientStateOut(msgspec.Struct):
+    """Whether the grantee group can receive Stripe transfers (from Stripe's account events)."""
+
+    status: Annotated[str, doc(choices("The connected account's state.", RECIPIENT_STATUS_MEANINGS), "ready")]
+    detail: str
+    updated_at: Annotated[UtcTime, utc("When Stripe last told us.")]
 
 
 class GrantDetailOut(msgspec.Struct):
     grant: GrantOut
     tranches: list[TrancheOut]
     reports: list[ReportOut]
+    recipient: RecipientStateOut | None = None

@@ -14,8 +14,9 @@ from pb.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pb.db import write_transaction
 from pb.grants import repo
 from pb.grants.domain import (
-    ACTIVE, APPROVE, FIRST_GRANT_MOVES, GRANTABLE_PHASES, TransitionRefused, grant_amount_problem, may_approve,
-    next_status,
+    ACCEPTED, ACTIVE, APPROVE, CANCELLED, COMPLETED, FINAL_TRANCHE_STATUSES, FIRST_GRANT_MOVES, GRANTABLE_PHASES,
+    REJECTED, WITHDRAW, WITHDRAWN, TransitionRefused, grant_amount_problem, may_approve, next_status,
+    source_statuses,
 )
 from pb.grants.repo import GrantRow, ReportRow, TrancheRow
 from pb.proposals import repo as proposals_repo
@@ -26,6 +27,7 @@ class GrantDetail(msgspec.Struct):
     grant: GrantRow
     tranches: list[TrancheRow]
     reports: list[ReportRow]
+    recipient: object | None = None  # pb.payments.repo.RecipientRow
 
 
 def require_official(actor: Actor) -> None:
@@ -104,11 +106,15 @@ async def list_grants(actor: Actor, round_id: int) -> list[GrantRow]:
 
 
 async def grant_detail(actor: Actor, grant_id: int) -> GrantDetail:
+    from pb.payments.recipients import recipient_of  # payments builds on grants, not the other way round
+
     found = await grant_or_404(actor, grant_id)
-    return GrantDetail(found, await repo.tranches_of(grant_id), await repo.reports_of(grant_id))
+    return GrantDetail(found, await repo.tranches_of(grant_id), await repo.reports_of(grant_id),
+                       await recipient_of(actor.organisation_id, found.grantee_user_id))
 
 
-async def plan_tranche(actor: Actor, grant_id: int, amount: int, condition: str) -> TrancheRow:
+async def plan_tranche(actor: Actor, grant_id: int, amount: int, condition: str,
+                       requires_report: bool = False) -> TrancheRow:
     """A tranche reserves its share of the grant: planned tranches never add up to more than it."""
     require_official(actor)
     found = await grant_or_404(actor, grant_id)
@@ -122,9 +128,10 @@ async def plan_tranche(actor: Actor, grant_id: int, amount: int, condition: str)
                 code="over_grant", extra={"grant_left": current.amount - current.planned},
             )
         position = await repo.next_position(grant_id)
-        tranche_id = await repo.insert_tranche(grant_id, position, amount, condition, actor.user_id)
+        tranche_id = await repo.insert_tranche(grant_id, position, amount, condition, actor.user_id, requires_report)
         await audit.record(actor.organisation_id, actor.pseudonym, "tranche.planned", f"tranche:{tranche_id}",
-                           {"grant": grant_id, "position": position, "amount": amount})
+                           {"grant": grant_id, "position": position, "amount": amount,
+                            **({"requires_report": True} if requires_report else {})})
         return await tranche_or_404(grant_id, tranche_id)
 
 
@@ -138,14 +145,22 @@ async def approve_tranche(actor: Actor, grant_id: int, tranche_id: int) -> Tranc
                         code="four_eyes")
     target = require_transition(tranche.status, APPROVE)
     async with write_transaction():
+        report_id = None
+        if tranche.requires_report:
+            report_id = tranche.report_id or await repo.link_accepted_report(grant_id, tranche_id)
+            if report_id is None:
+                raise Conflict("This tranche needs an accepted progress report first: the group reports progress "
+                               "and an official accepts the report.", code="report_required")
         if not await repo.approve(tranche_id, actor.user_id):
             raise Conflict("The tranche changed meanwhile and is no longer planned.", code="tranche_state")
         await audit.record(actor.organisation_id, actor.pseudonym, "tranche.approved", f"tranche:{tranche_id}",
-                           {"grant": grant_id, "amount": tranche.amount, "status": target})
+                           {"grant": grant_id, "amount": tranche.amount, "status": target,
+                            **({"report": report_id} if report_id else {})})
         return await tranche_or_404(grant_id, tranche_id)
 
 
-async def report_progress(actor: Actor, grant_id: int, body: str, completion_percent: int) -> ReportRow:
+async def report_progress(actor: Actor, grant_id: int, body: str, completion_percent: int,
+                          is_final: bool = False) -> ReportRow:
     """The grantee (the proposal's author) or a co-proposer tells how the project is going."""
     found = await grant_or_404(actor, grant_id)
     proposal = await proposals_repo.get_proposal(actor.organisation_id, found.proposal_id)
@@ -153,7 +168,58 @@ async def report_progress(actor: Actor, grant_id: int, body: str, completion_per
         raise Forbidden("Only the grantee's group (the proposal's author and co-proposers) can report progress.",
                         code="not_grantee")
     async with write_transaction():
-        report = await repo.insert_report(grant_id, actor.user_id, body, completion_percent)
+        report = await repo.insert_report(grant_id, actor.user_id, body, completion_percent, is_final)
         await audit.record(actor.organisation_id, actor.pseudonym, "grant.progress_reported", f"grant:{grant_id}",
-                           {"report": report.id, "completion_percent": completion_percent})
+                           {"report": report.id, "completion_percent": completion_percent, "final": is_final})
     return report
+
+
+async def review_report(actor: Actor, grant_id: int, report_id: int, accept: bool, note: str) -> ReportRow:
+    """An official accepts or rejects a progress report; accepting the final report of a fully paid
+    grant completes it in the same transaction."""
+    require_official(actor)
+    await grant_or_404(actor, grant_id)
+    report = await repo.report(grant_id, report_id)
+    if report is None:
+        raise NotFound("No such progress report for this grant.")
+    if report.author == actor.user_id:
+        raise Forbidden("You wrote this report; another official must review it.", code="four_eyes")
+    decision = ACCEPTED if accept else REJECTED
+    async with write_transaction():
+        if not await repo.review_report(report_id, decision, actor.user_id, note):
+            raise Conflict(f"This report was already reviewed ({report.status}).", code="report_state")
+        await audit.record(actor.organisation_id, actor.pseudonym, "grant.report_reviewed", f"grant:{grant_id}",
+                           {"report": report_id, "decision": decision, "final": report.is_final})
+        await complete_if_finished(actor.organisation_id, actor.pseudonym, grant_id)
+    return await repo.report(grant_id, report_id)
+
+
+async def complete_if_finished(organisation_id: int, actor_name: str, grant_id: int) -> bool:
+    """active -> completed when every tranche is final and a final report is accepted (the DB
+    checks both in the conditional update); call inside the write transaction of the last step."""
+    if not await repo.complete_grant(grant_id, COMPLETED, FINAL_TRANCHE_STATUSES):
+        return False
+    await audit.record(organisation_id, actor_name, "grant.completed", f"grant:{grant_id}", {})
+    return True
+
+
+async def cancel_grant(actor: Actor, grant_id: int, reason: str) -> GrantRow:
+    """The grant ends unfinished: unpaid tranches are withdrawn and the unpaid money returns to the
+    budget. Refused while a payment is on its way (it must be answered first)."""
+    require_official(actor)
+    grant = await grant_or_404(actor, grant_id)
+    if grant.status != ACTIVE:
+        raise Conflict(f"The grant is already {grant.status!r}.", code="grant_state")
+    async with write_transaction():
+        withdrawn = await repo.withdraw_unpaid(grant_id, source_statuses(WITHDRAW), WITHDRAWN)
+        unplanned = sum(row["amount"] for row in withdrawn)
+        if not await repo.change_grant_status(grant_id, CANCELLED, unplanned):
+            raise Conflict("A payment of this grant is on its way; cancel once it is answered.",
+                           code="payment_in_flight")
+        await repo.release_budget(grant.budget_id, grant.amount - grant.paid)
+        for row in withdrawn:
+            await audit.record(actor.organisation_id, actor.pseudonym, "tranche.withdrawn", f"tranche:{row['id']}",
+                               {"grant": grant_id, "amount": row["amount"]})
+        await audit.record(actor.organisation_id, actor.pseudonym, "grant.cancelled", f"grant:{grant_id}",
+                           {"reason": reason, "withdrawn": len(withdrawn), "released": grant.amount - grant.paid})
+    return await grant_or_404(actor, grant_id)

@@ -1,6 +1,6 @@
 """Grants for selected proposals, their tranches and progress reports."""
 
-from piccolo.columns import BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from pb.proposals.tables import Proposal
@@ -26,7 +26,8 @@ class Tranche(Table):
     position = Integer()  # 1, 2, … within the grant
     amount = BigInt()
     condition = Text()  # e.g. "on signature", "on completion report"
-    status = Varchar(length=20, default="planned")  # planned | approved | submitted | paid | failed | reversed
+    # planned | approved | submitted | paid | failed | reversed | withdrawn (grant cancelled)
+    status = Varchar(length=20, default="planned")
     planned_by = Integer()
     approved_by = Integer(null=True, default=None)
     paid_by = Integer(null=True, default=None)
@@ -36,6 +37,10 @@ class Tranche(Table):
     attempt = Integer(default=0)
     paid_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
+    failure_reason = Text(null=True, default=None)  # why the last attempt failed or is not settled yet
+    reversed_amount = BigInt(default=0)  # clawed back so far (partial reversals add up)
+    requires_report = Boolean(default=False)  # approval needs an accepted progress report
+    report_id = Integer(null=True, default=None)  # the accepted report that unlocked it (UNIQUE: pb_0006)
 
 
 class ProgressReport(Table):
@@ -44,3 +49,7 @@ class ProgressReport(Table):
     body = Text()
     completion_percent = Integer(default=0)
     created_at = Timestamptz()
+    is_final = Boolean(default=False)  # the completion report a grant needs to end ``completed``
+    status = Varchar(length=20, default="submitted")  # submitted | accepted | rejected
+    reviewed_by = Integer(null=True, default=None)
+    review_note = Text(null=True, default=None)

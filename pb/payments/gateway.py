@@ -1,7 +1,12 @@
-"""The payment port: every way of paying a tranche (ledger now, Stripe Connect later) is a Gateway.
+"""The payment port: every way of paying a tranche is a Gateway, registered by name.
 
-The service writes the tranche's attempt and idempotency key BEFORE calling ``disburse`` and calls
-it OUTSIDE any database transaction, so a gateway that talks to the network can plug in unchanged.
+- ``ledger`` (always there, the default): the city pays by its own bank and an official confirms
+  with the bank reference; ``disburse`` settles at once.
+- ``stripe`` (registered at start-up when configured, see ``pb.payments.runtime``): Stripe Connect;
+  payments go through the outbox and the worker (``pb.payments.worker``).
+
+The service writes the tranche's attempt and idempotency key BEFORE any gateway call and calls it
+OUTSIDE any database transaction.
 """
 
 from __future__ import annotations
@@ -18,21 +23,39 @@ class Gateway(Protocol):
     # True when the money moves outside pb and an official confirms it with a bank reference.
     needs_reference: bool
 
+
+class ReferenceGateway(Gateway, Protocol):
     async def disburse(self, order: PaymentOrder) -> PaymentOutcome:
         """Pay ``order`` once per idempotency key; repeating a key must not pay twice."""
-        ...
-
-    async def claw_back(self, order: PaymentOrder) -> PaymentOutcome:
-        """Take a paid tranche's money back (a reversal), once per idempotency key."""
         ...
 
 
 GATEWAYS: dict[str, Gateway] = {LedgerGateway.name: LedgerGateway()}
 DEFAULT_GATEWAY = LedgerGateway.name
+STRIPE = "stripe"
 
 
 def gateway_named(name: str) -> Gateway:
     try:
         return GATEWAYS[name]
     except KeyError:
-        raise Conflict(f"The payment gateway {name!r} is not configured here.", code="gateway_missing") from None
+        raise Conflict(
+            f"The payment gateway {name!r} is not configured here"
+            + (" (set payments.stripe_enabled and put the Stripe secrets in the secrets folder)." if name == STRIPE
+               else "."),
+            code="gateway_missing",
+        ) from None
+
+
+def register(gateway: Gateway) -> None:
+    GATEWAYS[gateway.name] = gateway
+
+
+def unregister(name: str) -> None:
+    if name != DEFAULT_GATEWAY:
+        GATEWAYS.pop(name, None)
+
+
+def stripe_gateway():
+    """The registered Stripe gateway, or None where Stripe is not configured."""
+    return GATEWAYS.get(STRIPE)

@@ -1,7 +1,8 @@
 """The offline ledger: the city pays by its own bank; the treasurer's bank reference IS the payment.
 
 Nothing leaves pb, so an attempt always settles at once with the reference the treasurer gave;
-repeating the same idempotency key therefore records the same single payment.
+repeating the same idempotency key therefore records the same single payment. A clawback through
+the ledger is recorded by ``pb.payments.service`` with the bank reference of the returned money.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ class LedgerGateway:
     needs_reference = True
 
     async def disburse(self, order: PaymentOrder) -> PaymentOutcome:
-        return self._confirmed(order)
-
-    async def claw_back(self, order: PaymentOrder) -> PaymentOutcome:
         return self._confirmed(order)
 
     @staticmethod

@@ -143,20 +143,45 @@ async def test_a_failed_payment_is_retried_with_a_new_attempt_and_key(client, mo
     assert actions[2:] == ["tranche.submitted", "tranche.failed", "tranche.submitted", "tranche.paid"]
 
 
-async def test_clawback_reverses_a_paid_tranche_once_and_frees_its_share(client):
+async def test_clawback_needs_four_eyes_reverses_once_and_frees_its_share(client):
     world, grant, tranche = await approved_tranche_world(client)
-    reverse = world.url(f"/grants/{grant['id']}/tranches/{tranche['id']}/reverse")
-    unpaid = await client.post(reverse, json={"reference": "RETURN-1"}, headers=world.approver)
-    assert unpaid.status_code == 409
+    reversals = world.url(f"/grants/{grant['id']}/tranches/{tranche['id']}/reversals")
+    body = {"reason": "project abandoned", "reference": "RETURN-1"}
+    unpaid = await client.post(reversals, json=body, headers=world.approver)
+    assert unpaid.status_code == 409 and unpaid.json()["code"] == "tranche_state"
     assert (await pay(client, world, grant["id"], tranche["id"])).status_code == 200
-    reversed_ = await client.post(reverse, json={"reference": "RETURN-1"}, headers=world.approver)
-    assert reversed_.status_code == 200 and reversed_.json()["status"] == "reversed"
-    again = await client.post(reverse, json={"reference": "RETURN-1"}, headers=world.approver)
+    asked = await client.post(reversals, json=body, headers=world.approver)
+    assert asked.status_code == 201 and asked.json()["status"] == "requested"
+    approve = world.url(f"/reversals/{asked.json()['id']}/approve")
+    own = await client.post(approve, headers=world.approver)
+    assert own.status_code == 403 and own.json()["code"] == "four_eyes"
+    done = await client.post(approve, headers=world.planner)
+    assert done.status_code == 200 and done.json()["status"] == "done"
+    again = await client.post(approve, headers=world.planner)
     assert again.status_code == 409
     detail = await grant_detail(client, world, grant["id"])
     assert (detail["grant"]["paid"], detail["grant"]["planned"]) == (0, 0)
+    assert detail["tranches"][0]["status"] == "reversed" and detail["tranches"][0]["reversed_amount"] == grant["amount"]
+    assert (await client.post(reversals, json=body, headers=world.approver)).status_code == 409
     assert (await plan(client, world, grant["id"], grant["amount"])).status_code == 201
-    assert ("tranche.reversed", f"tranche:{tranche['id']}") in [(a, s) for a, s, _ in await audit_trail(client, world)]
+    trail = [a for a, s, _ in await audit_trail(client, world) if s == f"tranche:{tranche['id']}"]
+    assert trail[-3:] == ["tranche.reversal_requested", "tranche.reversal_approved", "tranche.reversed"]
+
+
+async def test_a_partial_clawback_keeps_the_tranche_paid_and_never_exceeds_it(client):
+    world, grant, tranche = await approved_tranche_world(client, 1000)
+    assert (await pay(client, world, grant["id"], tranche["id"])).status_code == 200
+    reversals = world.url(f"/grants/{grant['id']}/tranches/{tranche['id']}/reversals")
+    too_much = await client.post(reversals, json={"reason": "x", "amount": 1001, "reference": "R"},
+                                 headers=world.approver)
+    assert too_much.status_code == 422 and too_much.json()["code"] == "bad_reversal_amount"
+    asked = await client.post(reversals, json={"reason": "unspent", "amount": 400, "reference": "R-1"},
+                              headers=world.approver)
+    assert (await client.post(world.url(f"/reversals/{asked.json()['id']}/approve"), headers=world.planner)
+            ).status_code == 200
+    detail = await grant_detail(client, world, grant["id"])
+    assert detail["tranches"][0]["status"] == "paid" and detail["tranches"][0]["reversed_amount"] == 400
+    assert detail["grant"]["paid"] == 600
 
 
 async def test_a_payment_interrupted_after_its_claim_is_completed_with_the_same_key(client, monkeypatch):
