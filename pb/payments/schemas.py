@@ -81,7 +81,7 @@ class ReversalOut(msgspec.Struct):
     grant_id: int
     tranche_id: int
     amount: Annotated[MinorUnits, money("Amount taken back.", 200_000)]
-    reason: str
+    reason: Annotated[str, doc("Why the money is taken back (the requesting official's words).")]
     reference: str | None
     status: Annotated[str, doc(choices("Where the clawback stands.", REVERSAL_STATUS_MEANINGS), "requested")]
     requested_by: int

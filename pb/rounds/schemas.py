@@ -138,9 +138,9 @@ class BudgetOut(msgspec.Struct):
 class NextPhaseOut(msgspec.Struct):
     """The phase the round's dates call for next; ``overdue`` once its date has passed."""
 
-    phase: str
-    due_at: datetime
-    overdue: bool
+    phase: Annotated[str, doc("The phase the round's dates call for next.", "voting")]
+    due_at: Annotated[UtcTime, utc("When that phase is due by the round's dates.")]
+    overdue: Annotated[bool, doc("true once due_at has passed and the round has not moved yet.")]
 
 
 class RoundOut(msgspec.Struct):

@@ -34,7 +34,9 @@ class CastBallot(msgspec.Struct, forbid_unknown_fields=True):
 
 class LookUpReceipt(msgspec.Struct, forbid_unknown_fields=True):
     # in the body, not the URL, so no proxy access log links an address to a receipt
-    receipt: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    receipt: Annotated[str, msgspec.Meta(min_length=1, max_length=128),
+                       doc("The receipt the voter was given (64 hexadecimal characters).",
+                           "9f2c4e0b7a1d3c5e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e")]
 
 
 class CensusImportOut(msgspec.Struct):
