@@ -6,31 +6,35 @@ from typing import Annotated
 
 import msgspec
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+from pb.core.inputs import Input, line
+from pb.core.text import LINE
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                     extra={"text": LINE})]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+Name = line(120)
 
 
-class SignUp(msgspec.Struct, forbid_unknown_fields=True):
+class SignUp(Input):
     email: Email
     password: Password
     display_name: Name
 
 
-class LogIn(msgspec.Struct, forbid_unknown_fields=True):
+class LogIn(Input):
     email: Email
     password: Password
 
 
-class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
+class RefreshRequest(Input):
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class LogOut(msgspec.Struct, forbid_unknown_fields=True):
+class LogOut(Input):
     refresh_token: str | None = None
 
 
-class SetRoles(msgspec.Struct, forbid_unknown_fields=True):
+class SetRoles(Input):
     roles: list[str]
 
 

@@ -7,21 +7,23 @@ from typing import Annotated
 
 import msgspec
 
+from pb.core.inputs import Id, Input, line, text
+
 Amount = Annotated[int, msgspec.Meta(gt=0, le=10**15)]  # minor units
 
 
-class CreateGrant(msgspec.Struct, forbid_unknown_fields=True):
-    proposal_id: int
+class CreateGrant(Input):
+    proposal_id: Id
     amount: Amount | None = None  # default: the proposal's final cost
 
 
-class PlanTranche(msgspec.Struct, forbid_unknown_fields=True):
+class PlanTranche(Input):
     amount: Amount
-    condition: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    condition: line(500)
 
 
-class ReportProgress(msgspec.Struct, forbid_unknown_fields=True):
-    body: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
+class ReportProgress(Input):
+    body: text(10_000, min_length=1)
     completion_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
 
 
@@ -29,7 +31,7 @@ class GrantOut(msgspec.Struct):
     id: int
     round_id: int
     budget_id: int
-    proposal_id: int
+    proposal_id: Id
     grantee_user_id: int
     amount: int
     planned: int

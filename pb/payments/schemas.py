@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 
 import msgspec
 
-Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+from pb.core.inputs import Input, line
+
+Reference = line(200)
 
 
-class PayTranche(msgspec.Struct, forbid_unknown_fields=True):
+class PayTranche(Input):
     reference: Reference | None = None  # the bank reference (required by the ledger)
 
 
-class ReverseTranche(msgspec.Struct, forbid_unknown_fields=True):
+class ReverseTranche(Input):
     reference: Reference | None = None  # the bank reference of the returned money (ledger)

@@ -7,35 +7,38 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from pb.core.inputs import Id, Input, line, text
+
 Minor = Annotated[int, msgspec.Meta(ge=1, le=10**15)]
-Reason = Annotated[str, msgspec.Meta(max_length=5000)]
+Reason = text(5000)
+Label = line(200)
 
 
-class CostLine(msgspec.Struct, forbid_unknown_fields=True):
-    label: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+class CostLine(Input):
+    label: Label
     amount: Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15)]  # positivity is a rule: 422 names the line
 
 
-class ProposalIn(msgspec.Struct, forbid_unknown_fields=True):
+class ProposalIn(Input):
     """The whole content of a proposal (an edit sends it all again)."""
 
-    budget_id: int
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    budget_id: Id
+    title: Label
+    summary: text(500, min_length=1)
     requested_amount: Minor
     cost_lines: list[CostLine]
-    description: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
-    category: Annotated[str, msgspec.Meta(max_length=80)] = ""
-    co_proposers: Annotated[list[int], msgspec.Meta(max_length=20)] = []
+    description: text(20_000) = ""
+    category: line(80, min_length=0) = ""
+    co_proposers: Annotated[list[Id], msgspec.Meta(max_length=20)] = []
 
 
-class CriterionResultIn(msgspec.Struct, forbid_unknown_fields=True):
+class CriterionResultIn(Input):
     key: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     passed: bool
-    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    note: text(2000) = ""
 
 
-class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
+class ReviewIn(Input):
     criteria: list[CriterionResultIn]
     decision: Literal["eligible", "ineligible", "changes_requested"]
     public_reason: Reason = ""
@@ -43,11 +46,11 @@ class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
     cost_explanation: Reason = ""
 
 
-class AppealIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+class AppealIn(Input):
+    reason: text(5000, min_length=1)
 
 
-class AppealDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+class AppealDecisionIn(Input):
     criteria: list[CriterionResultIn]
     decision: Literal["eligible", "ineligible"]
     public_reason: Reason = ""

@@ -7,23 +7,25 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+from pb.core.inputs import Input, line, text
+
+Title = line(200)
+Text = text(20_000)
 Minor = Annotated[int, msgspec.Meta(ge=1, le=10**15)]  # money in minor units
 When = Annotated[datetime, msgspec.Meta(tz=True)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=1000)]
 Percent = Annotated[int, msgspec.Meta(ge=0, le=100)]
-District = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+District = line(80)
 Points = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
 
-class CriterionIn(msgspec.Struct, forbid_unknown_fields=True):
+class CriterionIn(Input):
     key: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,40}$")]
-    label: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    label: Title
+    description: text(2000) = ""
 
 
-class BudgetIn(msgspec.Struct, forbid_unknown_fields=True):
+class BudgetIn(Input):
     name: Title
     kind: Literal["district", "citywide"]
     amount: Minor
@@ -37,7 +39,7 @@ class BudgetIn(msgspec.Struct, forbid_unknown_fields=True):
     score_max: Points | None = None
 
 
-class RoundCreate(msgspec.Struct, forbid_unknown_fields=True):
+class RoundCreate(Input):
     title: Title
     max_proposal_amount: Minor
     budgets: list[BudgetIn] = []
@@ -52,7 +54,7 @@ class RoundCreate(msgspec.Struct, forbid_unknown_fields=True):
     voting_end: When | None = None
 
 
-class RoundUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class RoundUpdate(Input, omit_defaults=True):
     """Only the fields sent are changed (absent = unchanged)."""
 
     title: Title | msgspec.UnsetType = msgspec.UNSET
@@ -68,7 +70,7 @@ class RoundUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
     voting_end: When | None | msgspec.UnsetType = msgspec.UNSET
 
 
-class PhaseChange(msgspec.Struct, forbid_unknown_fields=True):
+class PhaseChange(Input):
     target: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
 
 

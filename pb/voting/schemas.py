@@ -6,15 +6,17 @@ from typing import Annotated, Any
 
 import msgspec
 
+from pb.core.inputs import Id, Input
+
 Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-ProposalId = Annotated[int, msgspec.Meta(ge=1)]
+ProposalId = Id
 
 
-class BindCensus(msgspec.Struct, forbid_unknown_fields=True):
+class BindCensus(Input):
     identifier: Identifier
 
 
-class CastBallot(msgspec.Struct, forbid_unknown_fields=True):
+class CastBallot(Input):
     # A list, not a set: a repeated project is refused by name (duplicate_project), not merged;
     # on a ranked ballot the order is the ranking, most preferred first.
     projects: Annotated[list[ProposalId], msgspec.Meta(max_length=1000)]
