@@ -51,8 +51,8 @@ def problem(request: Request, status: int, title: str, detail: str, **extra: Any
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail,
                             "request_id": request_id(request.scope)}
     body.update({key: value for key, value in extra.items() if value not in (None, {}, [])})
-    _log.info("request_refused", status=status, code=extra.get("code"), method=request.method,
-              route=route_of(request.scope))
+    _log.info("request_refused", request_id=body["request_id"], status=status, code=extra.get("code"),
+              method=request.method, route=route_of(request.scope))
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
 
 
@@ -96,8 +96,8 @@ def _parameter_error(request: Request, error: ValidationException) -> Response:
 
 
 def server_error(request: Request, error: Exception) -> Response:
-    _log.error("server_error", status=500, method=request.method, route=route_of(request.scope),
-               exception=describe_exception(error))
+    _log.error("server_error", request_id=request_id(request.scope), status=500, method=request.method,
+               route=route_of(request.scope), exception=describe_exception(error))
     return Response(
         content={"type": "about:blank", "title": "Internal server error", "status": 500,
                  "detail": "Something went wrong on our side. It was logged; quote the request id when you report it.",

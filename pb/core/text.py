@@ -29,12 +29,15 @@ _RUNNING_TEXT_CONTROLS = {"\n", "\r", "\t"}
 _HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
+_CONTROL_NAMES = {"\x00": "NUL", "\x1b": "ESCAPE", "\x7f": "DELETE"}
+
+
 class TextProblem(ValueError):
     """Text a person could not read as written; the message says which character and where."""
 
 
 def _describe(character: str) -> str:
-    name = unicodedata.name(character, "")
+    name = unicodedata.name(character, "") or _CONTROL_NAMES.get(character, "")
     if name:
         return f"U+{ord(character):04X} {name}"
     return f"U+{ord(character):04X}, a control character" if unicodedata.category(character) == "Cc" \
