@@ -2,7 +2,7 @@
 
 The statuses follow from what the route declares, so a route added later is documented too:
 a JSON body can be unreadable (400), too large (413), of the wrong type (415) or invalid (422);
-a route that is not public needs a token (401); a role guard can refuse (403); ids in the path may
+a route that is not public needs a token, and the sign-in routes check credentials (401); a role guard can refuse (403); ids in the path may
 name nothing (404); routes under an organisation and every write can meet a state that forbids
 them (409); a rate-limited flow answers 429.
 """
@@ -18,7 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from pb.core.problems import PROBLEM_JSON, Problem
 
 _DESCRIPTIONS = {
-    400: "The request body is not readable JSON.",
+    400: "The request cannot be read (a JSON body that is not JSON).",
     401: "No valid access token: send 'Authorization: Bearer <access token>'.",
     403: "Signed in, but not allowed: not a member of the organisation, or without the needed role.",
     404: "Nothing with that id here (or nothing you may see).",
@@ -46,14 +46,17 @@ def error_statuses(handler: HTTPRouteHandler) -> list[int]:
         statuses |= {400, 413, 415, 422}
     if not handler.opt.get("public"):
         statuses |= {401, 404}
+    if paths.startswith("/api/auth/"):  # credentials exchanged here can be wrong
+        statuses.add(401)
     if any(name.startswith("requires_") for name in _guard_names(handler)):
         statuses.add(403)
     if "{" in paths:
-        statuses |= {404, 422}
+        statuses.add(404)
     if paths.startswith("/api/orgs/") or not handler.http_methods <= _READS:
         statuses.add(409)
-    if len(parameters) > len([p for p in parameters if p in ("actor", "request")]):
-        statuses.add(422)
+    if "{" in paths or any(name not in ("actor", "request") for name in parameters):
+        # 422 names a bad parameter; 400 is documented too because Litestar lists it for any parameter
+        statuses |= {400, 422}
     if any(name.startswith("rate_limited") for name in _guard_names(handler)):
         statuses.add(429)
     return sorted(statuses)

@@ -12,6 +12,7 @@ Body validation errors are produced by ``pb.core.request_checks`` with ``field_p
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from typing import Any
 
 import msgspec
@@ -64,18 +65,24 @@ def domain_error(request: Request, error: DomainError) -> Response:
 _READABLE_DETAIL = {
     404: "There is no page or API route at {path}. The API is described at /schema/swagger.",
     405: "The route {path} does not accept the {method} method.",
+    413: "The request body is larger than this server accepts ({limit} bytes at most).",
 }
 _TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Content too large",
            415: "Unsupported media type", 422: "Unprocessable content"}
+
+
+def _phrase(status: int) -> str:
+    return HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
 
 
 def http_error(request: Request, error: HTTPException) -> Response:
     if isinstance(error, ValidationException):
         return _parameter_error(request, error)
     detail = error.detail
-    if error.status_code in _READABLE_DETAIL and len(detail.split()) < 3:
+    if error.status_code in _READABLE_DETAIL and (len(detail.split()) < 3 or detail == _phrase(error.status_code)):
         path = request.url.path.replace("\x00", "\\0")
-        detail = _READABLE_DETAIL[error.status_code].format(path=path, method=request.method)
+        detail = _READABLE_DETAIL[error.status_code].format(
+            path=path, method=request.method, limit=request.app.request_max_body_size)
     extra = error.extra if isinstance(error.extra, (dict, list)) else None
     return problem(request, error.status_code, _TITLES.get(error.status_code, type(error).__name__), detail,
                    errors=extra)

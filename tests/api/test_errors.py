@@ -63,7 +63,7 @@ async def test_ids_beyond_the_column_range_are_404_or_422(client):
     assert assert_problem(events, 422)["errors"][0]["parameter"] == "after_seq"
 
 
-async def test_deep_json_and_a_nul_in_a_static_path_are_client_errors(client):
+async def test_deep_or_huge_json_and_a_nul_in_a_static_path_are_client_errors(client):
     org, official = await create_organisation(client, "deep")
     deep_array = b"[" * 100_000 + b"]" * 100_000
     assert (await client.post("/api/auth/login", content=deep_array, headers=JSON)).status_code in (400, 422)
@@ -72,6 +72,8 @@ async def test_deep_json_and_a_nul_in_a_static_path_are_client_errors(client):
     response = await client.post(f"/api/orgs/{org}/rounds", content=body, headers={**official, **JSON})
     assert response.status_code in (400, 422), response.text
     assert_problem(response, response.status_code)
+    too_large = await client.post("/api/auth/login", content=b" " * 10_000_001, headers=JSON)
+    assert "bytes at most" in assert_problem(too_large, 413)["detail"]
     assert_problem(await client.get("/static/%00pb.css"), 404)
     assert (await client.get("/static/pb.css")).status_code == 200
 
