@@ -51,9 +51,13 @@ def _is_json(content_type: str) -> bool:
     return media_type == JSON_MEDIA_TYPE or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
+def _malformed(error: msgspec.DecodeError) -> MalformedRequest:
+    return MalformedRequest(f"The request body is not valid JSON ({error}).", code="malformed_json")
+
+
 def _refuse(problems: list[FieldProblem]) -> Invalid:
-    named = "; ".join(f"{p.pointer or '/'}: {p.detail}" for p in problems)
-    return Invalid(f"The request body is not valid. {named}", code="invalid_body",
+    named = "; ".join(f"{p.pointer or '/'}: {p.detail.rstrip('.')}" for p in problems)
+    return Invalid(f"The request body is not valid. {named}.", code="invalid_body",
                    extra={"errors": [msgspec.to_builtins(p) for p in problems]})
 
 
@@ -65,6 +69,8 @@ def _each_field_problem(body: bytes, annotation: Any) -> list[FieldProblem]:
         document = msgspec.json.decode(body)
     except RecursionError:
         return []
+    except msgspec.DecodeError as error:  # the typed decode stopped at a wrong type before the broken part
+        raise _malformed(error) from None
     if struct_type is None or not isinstance(document, dict):
         return []
     fields = {field.encode_name: field for field in msgspec.structs.fields(struct_type)}
@@ -99,7 +105,7 @@ async def strict_json_body(request: Request) -> None:
     except msgspec.ValidationError as error:  # a subclass of DecodeError: first
         raise _refuse(_each_field_problem(body, data.annotation) or [field_problem(error)]) from None
     except msgspec.DecodeError as error:
-        raise MalformedRequest(f"The request body is not valid JSON ({error}).", code="malformed_json") from None
+        raise _malformed(error) from None
     except RecursionError:
         raise MalformedRequest("The request body is nested too deeply to read.", code="malformed_json") from None
     return None
