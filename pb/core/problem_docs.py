@@ -2,9 +2,9 @@
 
 The statuses follow from what the route declares, so a route added later is documented too:
 a JSON body can be unreadable (400), too large (413), of the wrong type (415) or invalid (422);
-a route that is not public needs a token, and the sign-in routes check credentials (401); a role guard can refuse (403); ids in the path may
-name nothing (404); routes under an organisation and every write can meet a state that forbids
-them (409); a rate-limited flow answers 429.
+a route that is not public needs a token, and the sign-in routes check credentials (401); a role
+guard can refuse (403); ids in the path may name nothing (404); routes under an organisation and
+every write can meet a state that forbids them (409); a rate-limited flow answers 429.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 - Anything else is a bug: 500 with a generic detail and the request id; the log line holds the
   exception's types and frames under the same id.
 
-Body validation errors are produced by ``pb.core.request_checks`` with ``field_problems`` below.
+Body validation errors are produced by ``pb.core.request_checks`` with ``field_problem`` below.
 """
 
 from __future__ import annotations
@@ -83,9 +83,7 @@ def http_error(request: Request, error: HTTPException) -> Response:
         path = request.url.path.replace("\x00", "\\0")
         detail = _READABLE_DETAIL[error.status_code].format(
             path=path, method=request.method, limit=request.app.request_max_body_size)
-    extra = error.extra if isinstance(error.extra, (dict, list)) else None
-    return problem(request, error.status_code, _TITLES.get(error.status_code, type(error).__name__), detail,
-                   errors=extra)
+    return problem(request, error.status_code, _TITLES.get(error.status_code, type(error).__name__), detail)
 
 
 def _parameter_error(request: Request, error: ValidationException) -> Response:
@@ -94,10 +92,10 @@ def _parameter_error(request: Request, error: ValidationException) -> Response:
     for item in error.extra if isinstance(error.extra, list) else []:
         name, location = item.get("key"), item.get("source")
         if location == "body":  # bodies are checked before the handler (request_checks); kept for safety
-            errors.append(FieldProblem(item.get("message", "invalid"), pointer=_pointer(name or "")))
+            errors.append(FieldProblem(item.get("message", "invalid"), pointer="/" + (name or "").replace(".", "/")))
         else:
-            errors.append(FieldProblem(item.get("message", "invalid"), parameter=name, location=str(location or "")
-                                       or None))
+            errors.append(FieldProblem(item.get("message", "invalid"), parameter=name,
+                                       location=str(location) if location else None))
     named = ", ".join(e.parameter or e.pointer or "?" for e in errors) or "the request"
     return problem(request, 422, _TITLES[422], f"Invalid value for {named}.", errors=errors)
 

@@ -103,15 +103,16 @@ async def test_lax_input_is_refused(client):
     for content_type in ("text/plain", "application/x-www-form-urlencoded", ""):
         response = await client.post(url, content=text, headers={**official, "content-type": content_type})
         assert "Content-Type: application/json" in assert_problem(response, 415)["detail"]
-    assert (await client.post(url, content=text, headers={**official, "content-type": "application/json; charset=utf-8"})
-            ).status_code == 201
+    with_charset = {**official, "content-type": "application/json; charset=utf-8"}
+    assert (await client.post(url, content=text, headers=with_charset)).status_code == 201
     assert assert_problem(await client.post(url, headers={**official, **JSON}), 422)["errors"] == [
         {"detail": "A JSON body is required.", "pointer": ""}]
     assert_problem(await client.post(url, content=b"{not json", headers={**official, **JSON}), 400)
 
 
-HIDDEN = [("nor\u202eth", "U+202E RIGHT-TO-LEFT OVERRIDE"), ("\x1b[31mred", "U+001B ESCAPE"), ("\u200b\u200b", "U+200B"),
-          ("x\uffff", "U+FFFF"), ("   ", "no visible character"), ("two\nlines", "line break")]
+HIDDEN = [("nor\u202eth", "U+202E RIGHT-TO-LEFT OVERRIDE"), ("\x1b[31mred", "U+001B ESCAPE"),
+          ("\u200b\u200b", "U+200B"), ("x\uffff", "U+FFFF"), ("   ", "no visible character"),
+          ("two\nlines", "line break")]
 
 
 async def test_invisible_and_control_characters_are_refused_in_words(client):
@@ -120,8 +121,9 @@ async def test_invisible_and_control_characters_are_refused_in_words(client):
         response = await client.post(f"/api/orgs/{org}/rounds", json=round_body(title=title), headers=official)
         assert reason in assert_problem(response, 422)["detail"] and pointers(response) == ["/title"], title
         if "\n" not in title:  # the same rule for a district in the census file
-            census = await client.post(f"/api/orgs/{org}/census/import", headers={**official, "Content-Type": "text/csv"},
-                                       content=f"identifier,district\nA1,{title}\n".encode())
+            csv = f"identifier,district\nA1,{title}\n".encode()
+            census = await client.post(f"/api/orgs/{org}/census/import", content=csv,
+                                       headers={**official, "Content-Type": "text/csv"})
             assert "line 2" in assert_problem(census, 422)["detail"], title
     assert (await client.get(f"/api/orgs/{org}/census", headers=official)).json() == []
 
