@@ -23,14 +23,16 @@ MAX_NESTING = 32
 Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 
 
-def line(max_length: int, min_length: int = 1) -> Any:
+def line(max_length: int, min_length: int = 1, description: str | None = None) -> Any:
     """A single visible line of at most ``max_length`` characters (names, titles, districts)."""
-    return Annotated[str, msgspec.Meta(min_length=min_length, max_length=max_length, extra={"text": LINE})]
+    return Annotated[str, msgspec.Meta(min_length=min_length, max_length=max_length, description=description,
+                                       extra={"text": LINE})]
 
 
-def text(max_length: int, min_length: int = 0) -> Any:
+def text(max_length: int, min_length: int = 0, description: str | None = None) -> Any:
     """Running text that may hold line breaks (descriptions, reasons, reports)."""
-    return Annotated[str, msgspec.Meta(min_length=min_length, max_length=max_length, extra={"text": TEXT})]
+    return Annotated[str, msgspec.Meta(min_length=min_length, max_length=max_length, description=description,
+                                       extra={"text": TEXT})]
 
 
 def _text_kind(annotation: Any) -> str | None:
