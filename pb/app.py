@@ -6,7 +6,7 @@ import os
 
 os.environ.setdefault("PICCOLO_CONF", "pb.piccolo_conf")
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
@@ -25,38 +25,15 @@ from pb.accounts.service import AuthConfig, configure_password_hashing
 from pb.core.errors import DomainError
 from pb.core.headers import security_headers
 from pb.core.keyring import RoundKeyStore, load_census_key, load_keyring
+from pb.core.logs import configure_logging, send_request_id
+from pb.core.problem_docs import document_problems
+from pb.core.problems import domain_error, http_error, server_error
 from pb.core.ratelimit import RateLimiter, parse_networks
+from pb.core.request_checks import path_values_are_sane, strict_json_body
 from pb.resources import FRONTEND
 from pb.settings import Settings, get_settings
 
-PROBLEM_JSON = "application/problem+json"
 BEARER_SCHEME = "BearerToken"
-
-
-def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None,
-             **extra: object) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    body.update({k: v for k, v in extra.items() if v not in (None, {}, [])})
-    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-def _domain_error(_: Request, error: DomainError) -> Response:
-    return _problem(error.status_code, error.title, error.detail, error.headers, code=error.code, **error.extra)
-
-
-# Framework errors whose default detail is only the status phrase ("Not Found") get a sentence.
-_READABLE_DETAIL = {
-    404: "There is no page or API route at {path}. The API is described at /schema/swagger.",
-    405: "The route {path} does not accept the {method} method.",
-}
-
-
-def _http_error(request: Request, error: HTTPException) -> Response:
-    extra = error.extra if isinstance(error.extra, (dict, list)) else None
-    detail = error.detail
-    if error.status_code in _READABLE_DETAIL and len(detail.split()) < 3:
-        detail = _READABLE_DETAIL[error.status_code].format(path=request.url.path, method=request.method)
-    return _problem(error.status_code, type(error).__name__, detail, errors=extra)
 
 
 def _route_handlers() -> list:
@@ -83,6 +60,7 @@ def _declare_bearer_security(handlers: list) -> list:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    configure_logging()
     configure_password_hashing(settings.password_time_cost, settings.password_memory_kib)
     engine = db.make_engine(settings.database_url)
     db.bind_engine(engine)
@@ -120,16 +98,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                         parse_networks(settings.trusted_proxies)),
         }
     )
+    handlers = _declare_bearer_security(_route_handlers())
+    document_problems(handlers)
     return Litestar(
         route_handlers=[
-            *_declare_bearer_security(_route_handlers()),
+            *handlers,
             create_static_files_router(path="/static", directories=[FRONTEND / "static"], opt={"public": True}),
         ],
         state=state,
         dependencies={"actor": Provide(provide_actor, sync_to_thread=False)},
         middleware=[DefineMiddleware(AccessTokenMiddleware)],
-        before_send=[security_headers(settings.public_url)],
-        exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
+        guards=[path_values_are_sane],
+        before_request=strict_json_body,
+        before_send=[security_headers(settings.public_url), send_request_id],
+        logging_config=None,  # pb.core.logs configures logging; errors are logged by pb.core.problems
+        exception_handlers={DomainError: domain_error, HTTPException: http_error, Exception: server_error},
         openapi_config=OpenAPIConfig(
             title="pb — participatory budgeting and micro-grants",
             version=pb.__version__,

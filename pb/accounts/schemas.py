@@ -6,13 +6,16 @@ from typing import Annotated
 
 import msgspec
 
+from pb.core.inputs import Input, line
+from pb.core.text import LINE
 from pb.core.fields import Currency, choices, doc
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                     extra={"text": LINE}),
                   doc("Email address: the login name.", "ada@example.org")]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024),
                      doc("Password (stored only as an argon2id hash).", "correct horse battery staple")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120), doc("Name shown to others.", "Ada Lovelace")]
+Name = Annotated[line(120), doc("Name shown to others.", "Ada Lovelace")]
 ROLE_MEANINGS = {
     "citizen": "proposes projects, votes, follows results (every member has it)",
     "reviewer": "judges proposals against the round's criteria",
@@ -22,13 +25,13 @@ ROLE_MEANINGS = {
 Roles = Annotated[list[str], doc(choices("Roles in this organisation.", ROLE_MEANINGS), ["citizen", "reviewer"])]
 
 
-class SignUp(msgspec.Struct, forbid_unknown_fields=True):
+class SignUp(Input):
     email: Email
     password: Password
     display_name: Name
 
 
-class LogIn(msgspec.Struct, forbid_unknown_fields=True):
+class LogIn(Input):
     email: Email
     password: Password
 
@@ -37,15 +40,15 @@ RefreshToken = Annotated[str, doc("The opaque refresh token from login or the la
                                   "rt_2f6c0d3e9a8b4c7d")]
 
 
-class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
+class RefreshRequest(Input):
     refresh_token: Annotated[RefreshToken, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class LogOut(msgspec.Struct, forbid_unknown_fields=True):
+class LogOut(Input):
     refresh_token: Annotated[RefreshToken, doc("Also revoke this refresh token's whole login (optional).")] | None = None
 
 
-class SetRoles(msgspec.Struct, forbid_unknown_fields=True):
+class SetRoles(Input):
     roles: Annotated[Roles, doc(choices("The member's complete new set of roles (citizen is always kept).",
                                         ROLE_MEANINGS))]
 

@@ -12,6 +12,7 @@ from litestar.params import Parameter
 
 from pb.accounts.domain import AUDITOR, OFFICIAL, Actor
 from pb.accounts.guards import requires_role
+from pb.core.inputs import MAX_ID
 from pb.audit import service
 from pb.core.fields import Sha256Hex, doc
 
@@ -43,7 +44,7 @@ class VerifyOut(msgspec.Struct):
      tags=["audit"], summary="Audit events in order (page with after_seq)")
 async def list_events(
     actor: NamedDependency[Actor],
-    after_seq: Annotated[int, Parameter(ge=0)] = 0,
+    after_seq: Annotated[int, Parameter(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
     events = await service.list_events(actor.organisation_id, after_seq, limit)

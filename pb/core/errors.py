@@ -54,3 +54,15 @@ class Invalid(DomainError):
 class TooManyRequests(DomainError):
     status_code = 429
     title = "Too many requests"
+
+
+class MalformedRequest(DomainError):
+    """The request cannot be read at all (body not JSON, nested too deeply)."""
+
+    status_code = 400
+    title = "Bad request"
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    title = "Unsupported media type"

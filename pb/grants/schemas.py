@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 
+from pb.core.inputs import Id, Input, line, text
 from pb.core.fields import Currency, MinorUnits, MinorUnitsIn, UtcTime, choices, doc, money, utc
 
 Amount = MinorUnitsIn
@@ -31,21 +32,21 @@ RECIPIENT_STATUS_MEANINGS = {
 GATEWAYS = {"ledger": "the city pays by its own bank and records the reference", "stripe": "Stripe Connect transfer"}
 
 
-class CreateGrant(msgspec.Struct, forbid_unknown_fields=True):
-    proposal_id: Annotated[int, doc("A selected proposal of the round.", 12)]
+class CreateGrant(Input):
+    proposal_id: Annotated[Id, doc("A selected proposal of the round.", 12)]
     amount: Annotated[Amount, money("The grant; default: the proposal's final cost.", 1_100_000)] | None = None
 
 
-class PlanTranche(msgspec.Struct, forbid_unknown_fields=True):
+class PlanTranche(Input):
     amount: Annotated[Amount, money("This tranche's share of the grant.", 550_000)]
-    condition: Annotated[str, msgspec.Meta(min_length=1, max_length=500),
+    condition: Annotated[line(500),
                          doc("When it may be paid.", "On signature of the grant agreement")]
     requires_report: Annotated[bool, doc("Approval needs an accepted progress report (one report unlocks one tranche).",
                                          False)] = False
 
 
-class ReportProgress(msgspec.Struct, forbid_unknown_fields=True):
-    body: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000),
+class ReportProgress(Input):
+    body: Annotated[text(10_000, min_length=1),
                     doc("What was done (public).", "The benches are ordered; installation in May.")]
     completion_percent: Annotated[int, msgspec.Meta(ge=0, le=100), doc("0 to 100.", 40)] = 0
     final: Annotated[bool, doc("This is the completion report the grant needs to end completed.", False)] = False
@@ -104,13 +105,13 @@ class ReportOut(msgspec.Struct):
     review_note: Annotated[str, doc("The official's note on the review.")] | None = None
 
 
-class ReviewReport(msgspec.Struct, forbid_unknown_fields=True):
+class ReviewReport(Input):
     accept: Annotated[bool, doc("true: accept the report; false: reject it.", True)]
-    note: Annotated[str, msgspec.Meta(max_length=2000), doc("Note to the grantee.", "Photos received, thank you.")] = ""
+    note: Annotated[text(2000), doc("Note to the grantee.", "Photos received, thank you.")] = ""
 
 
-class CancelGrant(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000),
+class CancelGrant(Input):
+    reason: Annotated[text(1000, min_length=1),
                       doc("Why the grant ends (public; unpaid tranches are withdrawn).", "The group dissolved.")]
 
 

@@ -6,9 +6,10 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from pb.core.inputs import Input, line, text
 from pb.core.fields import MinorUnits, UtcTime, choices, doc, money, utc
 
-Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Reference = line(200)
 Amount = Annotated[int, msgspec.Meta(gt=0, le=10**15)]
 GATEWAY_MEANINGS = {
     "ledger": "the city pays by its own bank and records the reference",
@@ -39,13 +40,13 @@ FINDING_MEANINGS = {
 }
 
 
-class PayTranche(msgspec.Struct, forbid_unknown_fields=True):
+class PayTranche(Input):
     reference: Annotated[Reference, doc("The bank reference of the transfer (required by the ledger gateway).",
                                         "SEPA-2026-05-0042")] | None = None
 
 
-class RequestReversal(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000),
+class RequestReversal(Input):
+    reason: Annotated[text(1000, min_length=1),
                       doc("Why the money is taken back.", "The project was not carried out.")]
     amount: Annotated[Amount, money("How much to take back; default: everything not yet taken back.",
                                     200_000)] | None = None
@@ -53,7 +54,7 @@ class RequestReversal(msgspec.Struct, forbid_unknown_fields=True):
                                         "SEPA-2026-06-0007")] | None = None
 
 
-class ChooseGateway(msgspec.Struct, forbid_unknown_fields=True):
+class ChooseGateway(Input):
     gateway: Annotated[Literal["ledger", "stripe"], doc(choices("How new tranches are paid.", GATEWAY_MEANINGS),
                                                         "ledger")]
 

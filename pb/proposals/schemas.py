@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from pb.core.inputs import Id, Input, line, text
 from pb.core.fields import MinorUnits, MinorUnitsIn, UtcTime, choices, doc, money, utc
 
 Minor = MinorUnitsIn
-Reason = Annotated[str, msgspec.Meta(max_length=5000)]
+Reason = text(5000)
 
 STATUS_MEANINGS = {
     "draft": "being written, visible to its authors only",
@@ -37,34 +38,34 @@ FINAL_COST = "The cost used on the ballot: the adjusted cost if any, else the re
 CriterionKey = Annotated[str, doc("The key of one of the round's criteria.", "public_land")]
 
 
-class CostLine(msgspec.Struct, forbid_unknown_fields=True):
-    label: Annotated[str, msgspec.Meta(min_length=1, max_length=200), doc("What the money buys.", "Benches (4)")]
+class CostLine(Input):
+    label: Annotated[line(200), doc("What the money buys.", "Benches (4)")]
     # positivity is a rule: 422 names the line
     amount: Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15), money("The line's cost, positive.", 1_200_000)]
 
 
-class ProposalIn(msgspec.Struct, forbid_unknown_fields=True):
+class ProposalIn(Input):
     """The whole content of a proposal (an edit sends it all again)."""
 
-    budget_id: Annotated[int, doc("The round's budget (district or city-wide) the proposal competes in.", 1)]
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200), doc("Short public title.", "Benches by the river")]
-    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=500),
+    budget_id: Annotated[Id, doc("The round's budget (district or city-wide) the proposal competes in.", 1)]
+    title: Annotated[line(200), doc("Short public title.", "Benches by the river")]
+    summary: Annotated[text(500, min_length=1),
                        doc("One or two sentences shown on the ballot.", "Four benches along the river path.")]
     requested_amount: Annotated[Minor, money(REQUESTED, 1_200_000)]
     cost_lines: Annotated[list[CostLine], doc("The cost breakdown; the amounts add up to requested_amount.")]
-    description: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
-    category: Annotated[str, msgspec.Meta(max_length=80)] = ""
-    co_proposers: Annotated[list[int], msgspec.Meta(max_length=20),
+    description: text(20_000) = ""
+    category: line(80, min_length=0) = ""
+    co_proposers: Annotated[list[Id], msgspec.Meta(max_length=20),
                             doc("User ids of co-authors (members of the organisation).", [])] = []
 
 
-class CriterionResultIn(msgspec.Struct, forbid_unknown_fields=True):
+class CriterionResultIn(Input):
     key: Annotated[CriterionKey, msgspec.Meta(min_length=1, max_length=40)]
     passed: Annotated[bool, doc("Does the proposal meet this criterion?", True)]
-    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    note: text(2000) = ""
 
 
-class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
+class ReviewIn(Input):
     criteria: Annotated[list[CriterionResultIn], doc("One result for each of the round's criteria.")]
     decision: Annotated[Literal["eligible", "ineligible", "changes_requested"],
                         doc(choices("The review's outcome.", DECISION_MEANINGS), "eligible")]
@@ -73,13 +74,13 @@ class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
     cost_explanation: Reason = ""
 
 
-class AppealIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=5000),
+class AppealIn(Input):
+    reason: Annotated[text(5000, min_length=1),
                       doc("Why the authors think the ineligible decision is wrong (public).",
                           "The site is municipal land: see the land registry extract.")]
 
 
-class AppealDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+class AppealDecisionIn(Input):
     criteria: Annotated[list[CriterionResultIn], doc("One result for each of the round's criteria.")]
     decision: Annotated[Literal["eligible", "ineligible"],
                         doc(choices("The final outcome of the appeal.", DECISION_MEANINGS), "eligible")]

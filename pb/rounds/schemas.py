@@ -6,17 +6,18 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from pb.core.inputs import Input, line, text
 from pb.core.fields import MinorUnits, MinorUnitsIn, Sha256Hex, UtcTime, UtcTimeIn, choices, doc, money, utc
 from pb.rounds.domain import BALLOT_FORMAT_HELP
 from pb.tally import RULES
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+Title = line(200)
+Text = text(20_000)
 Minor = MinorUnitsIn
 When = UtcTimeIn
 Count = Annotated[int, msgspec.Meta(ge=0, le=1000)]
 Percent = Annotated[int, msgspec.Meta(ge=0, le=100)]
-District = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+District = line(80)
 Points = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
 PHASE_MEANINGS = {
@@ -44,15 +45,15 @@ TallyOptions = Annotated[dict[str, Any], doc(
 SUBMISSION_START = "Submission opens (informative: officials move phases explicitly)."
 
 
-class CriterionIn(msgspec.Struct, forbid_unknown_fields=True):
+class CriterionIn(Input):
     key: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,40}$"),
                    doc("Short id of the criterion, used in reviews (a-z, 0-9, _).", "public_land")]
-    label: Annotated[str, msgspec.Meta(min_length=1, max_length=200),
+    label: Annotated[Title,
                      doc("The criterion as citizens read it.", "The project is on public land")]
-    description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    description: text(2000) = ""
 
 
-class BudgetIn(msgspec.Struct, forbid_unknown_fields=True):
+class BudgetIn(Input):
     name: Annotated[Title, doc("The budget's name.", "North district")]
     kind: Annotated[Literal["district", "citywide"], doc(choices("Who votes in it.", BUDGET_KINDS), "district")]
     amount: Annotated[Minor, money("The money to share among winning projects.")]
@@ -69,7 +70,7 @@ class BudgetIn(msgspec.Struct, forbid_unknown_fields=True):
     score_max: Annotated[Points, doc("scoring: highest score.")] | None = None
 
 
-class RoundCreate(msgspec.Struct, forbid_unknown_fields=True):
+class RoundCreate(Input):
     title: Annotated[Title, doc("The round's public title.", "Riverton decides 2026")]
     max_proposal_amount: Annotated[Minor, money("The most a single proposal may request.", 2_500_000)]
     budgets: list[BudgetIn] = []
@@ -84,7 +85,7 @@ class RoundCreate(msgspec.Struct, forbid_unknown_fields=True):
     voting_end: When | None = None
 
 
-class RoundUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class RoundUpdate(Input, omit_defaults=True):
     """Only the fields sent are changed (absent = unchanged)."""
 
     title: Title | msgspec.UnsetType = msgspec.UNSET
@@ -100,7 +101,7 @@ class RoundUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
     voting_end: When | None | msgspec.UnsetType = msgspec.UNSET
 
 
-class PhaseChange(msgspec.Struct, forbid_unknown_fields=True):
+class PhaseChange(Input):
     target: Annotated[str, msgspec.Meta(min_length=1, max_length=20),
                       doc(choices("The phase to move to: the next one, or `cancelled` before voting.", PHASE_MEANINGS),
                           "submission")]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from pb.core.canonical import canonical_json, sha256_hex
+from pb.core.text import TextProblem, clean, refuse_nul
 from pb.rounds.domain import (  # the ballot formats a frozen config may name
     APPROVAL, BALLOT_FORMATS, CHOOSE_ONE, CUMULATIVE, KNAPSACK, ORDINAL, POINTS_FORMATS, SCORING,
 )
@@ -110,12 +111,12 @@ def parse_census_csv(data: bytes) -> CensusFile:
                         line, f"the first line must be the header 'identifier,district' (got {','.join(row)!r})"))
                     return result
                 continue
-            rejection = _check_row(row)
+            rejection = _check_row(row, columns)
             if rejection:
                 result.rejected.append(RejectedLine(line, rejection))
                 continue
             identifier = row[columns["identifier"]].strip()
-            district = row[columns["district"]].strip()
+            district = clean(row[columns["district"]], "district")  # the same rule as a budget's district
             key = normalise_identifier(identifier)
             if key in seen:
                 result.duplicates_in_file += 1
@@ -129,10 +130,14 @@ def parse_census_csv(data: bytes) -> CensusFile:
     return result
 
 
-def _check_row(row: Sequence[str]) -> str | None:
+def _check_row(row: Sequence[str], columns: Mapping[str, int]) -> str | None:
     if len(row) != len(CENSUS_COLUMNS):
         return f"expected {len(CENSUS_COLUMNS)} fields (identifier, district), found {len(row)}"
-    identifier, district = row[0].strip(), row[1].strip()
+    try:
+        identifier = refuse_nul(row[columns["identifier"]], "identifier").strip()
+        district = clean(row[columns["district"]].strip(), "district")
+    except TextProblem as problem:
+        return str(problem)
     if not identifier or not normalise_identifier(identifier):
         return "the identifier is empty"
     if not district:

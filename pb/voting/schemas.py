@@ -6,21 +6,22 @@ from typing import Annotated, Any
 
 import msgspec
 
+from pb.core.inputs import Id, Input
 from pb.core.fields import Sha256Hex, doc
 
 Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-ProposalId = Annotated[int, msgspec.Meta(ge=1)]
+ProposalId = Id
 Receipt = Annotated[Sha256Hex, doc("The ballot's receipt: SHA-256 of its canonical content (with a random nonce). "
                                    "Look it up to check the ballot was recorded as cast.")]
 RECEIPT_STATUS = "`received`: the ballot is stored and will be counted."
 
 
-class BindCensus(msgspec.Struct, forbid_unknown_fields=True):
+class BindCensus(Input):
     identifier: Annotated[Identifier, doc("Your resident number (or invitation code) as printed by the city; "
                                           "only its keyed hash is stored.", "RIV-00001")]
 
 
-class CastBallot(msgspec.Struct, forbid_unknown_fields=True):
+class CastBallot(Input):
     # A list, not a set: a repeated project is refused by name (duplicate_project), not merged;
     # on a ranked ballot the order is the ranking, most preferred first.
     projects: Annotated[list[ProposalId], msgspec.Meta(max_length=1000), doc(
@@ -32,7 +33,7 @@ class CastBallot(msgspec.Struct, forbid_unknown_fields=True):
         | None = None
 
 
-class LookUpReceipt(msgspec.Struct, forbid_unknown_fields=True):
+class LookUpReceipt(Input):
     # in the body, not the URL, so no proxy access log links an address to a receipt
     receipt: Annotated[str, msgspec.Meta(min_length=1, max_length=128),
                        doc("The receipt the voter was given (64 hexadecimal characters).",

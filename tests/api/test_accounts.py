@@ -79,8 +79,9 @@ async def test_unknown_fields_are_rejected(client):
         "/api/auth/signup",
         json={"email": "g@example.org", "password": PASSWORD, "display_name": "g", "is_admin": True},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["errors"] == [{"detail": "Unknown field; remove it.", "pointer": "/is_admin"}]
 
 
 async def test_no_token_is_401_and_forged_token_is_401(client):

@@ -153,7 +153,7 @@ async def test_the_grantee_reports_progress_and_other_citizens_cannot(client):
     official = await client.post(reports, json={"body": "Not mine either."}, headers=world.approver)
     assert official.status_code == 403
     bad = await client.post(reports, json={"body": "x", "completion_percent": 101}, headers=project.author_headers)
-    assert bad.status_code == 400
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/completion_percent"
     assert [r["body"] for r in (await grant_detail(client, world, grant["id"]))["reports"]] == ["Benches ordered."]
 
 

@@ -63,3 +63,32 @@ def test_the_browsable_docs_pages_load_without_a_token(app):
             assert response.status_code == 200, page
             assert response.headers["content-type"].startswith("text/html")
             assert "<title>pb — participatory budgeting and micro-grants</title>" in response.text
+
+
+def test_every_operation_documents_its_error_statuses_as_problem_json(app, openapi):
+    problem = openapi["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "request_id"} <= set(problem["required"])
+    for operation in api_operations(app):
+        if not operation.path.startswith("/api/"):
+            continue
+        documented = openapi["paths"][_openapi_path(operation.path)][operation.method.lower()]
+        errors = {int(status): response for status, response in documented["responses"].items() if int(status) >= 400}
+        expected = set()
+        if documented.get("requestBody", {}).get("content", {}).get("application/json"):
+            expected |= {400, 413, 415, 422}
+        if not operation.public:
+            expected |= {401, 404}
+        if "{" in operation.path:
+            expected |= {404, 422}
+        assert expected <= set(errors), f"{operation.method} {operation.path}: {sorted(errors)}"
+        for status, response in errors.items():
+            content = response["content"]
+            assert list(content) == ["application/problem+json"], f"{operation.method} {operation.path} {status}"
+            assert content["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_rate_limited_and_guarded_operations_document_429_and_403(openapi):
+    login = openapi["paths"]["/api/auth/login"]["post"]["responses"]
+    assert {"401", "429"} <= set(login) and "403" not in login
+    members = openapi["paths"]["/api/orgs/{org_id}/members"]["get"]["responses"]
+    assert {"401", "403", "404"} <= set(members) and "429" not in members

@@ -143,7 +143,8 @@ async def test_one_appeal_decided_by_another_reviewer(client):
     response = await _appeal_decision(client, world, world["official"], "ineligible")
     assert response.status_code == 422 and "needs a public reason" in response.json()["detail"]
     response = await _appeal_decision(client, world, world["official"], "changes_requested", "r")
-    assert response.status_code == 400  # not an appeal outcome
+    assert response.status_code == 422  # not an appeal outcome
+    assert response.json()["errors"][0]["pointer"] == "/decision"
     assert (await _appeal_decision(client, world, world["official"])).status_code == 201
     detail = (await client.get(_url(world, proposal_id), headers=author)).json()
     assert (detail["status"], detail["appealed"]) == ("eligible", True)
@@ -172,7 +173,7 @@ async def test_only_the_author_appeals_and_only_against_ineligible(client):
     assert (await client.post(url, json={"reason": "Me too"}, headers=world["official"])).status_code == 403
     assert (await client.post(url, json={"reason": "Me too"}, headers=world["citizens"][1]["headers"])).status_code \
         == 404  # not visible to another citizen
-    assert (await client.post(url, json={"reason": ""}, headers=world["author"])).status_code == 400
+    assert (await client.post(url, json={"reason": ""}, headers=world["author"])).status_code == 422
     await advance(client, world["org_id"], world["round_id"], world["official"], "cancelled")
     response = await client.post(url, json={"reason": "Too late"}, headers=world["author"])
     assert response.status_code == 409 and "must be in review" in response.json()["detail"]

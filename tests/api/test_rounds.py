@@ -107,7 +107,7 @@ async def test_malformed_round_input_is_refused_before_the_service(client):
     for body in (round_body(is_frozen=True), round_body(max_proposal_amount=0),
                  round_body(budgets=[{**BUDGETS[0], "ballot_format": "ranking"}])):
         response = await client.post(f"/api/orgs/{org_id}/rounds", json=body, headers=official)
-        assert response.status_code == 400, response.text
+        assert response.status_code == 422, response.text
 
 
 async def test_any_rule_of_the_tally_engine_can_be_chosen(client):

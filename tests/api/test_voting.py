@@ -196,7 +196,8 @@ async def test_extra_fields_are_refused(client):
     world = await round_in_voting_with_voters(client)
     response = await client.post(ballots_url(world, "north"), headers=world["voters"][0],
                                  json={"projects": [world["proposals"]["north"][0]], "user_id": 1})
-    assert response.status_code == 400
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/user_id"
 
 
 async def test_my_budgets_lists_district_and_citywide_with_voted_flags(client):
