@@ -28,7 +28,7 @@ async def sign_up(data: JSONBody[SignUp]) -> Created:
     return Created(await service.sign_up(data.email, data.password, data.display_name))
 
 
-@post("/api/auth/login", opt={"public": True}, tags=["accounts"],
+@post("/api/auth/login", opt={"public": True, "rate_limited": True}, tags=["accounts"],
       summary="Log in: returns an access token (≤ 10 min) and a rotating refresh token", status_code=200,
       description="Rate limited per address and per account (failed attempts); 429 carries Retry-After.")
 async def log_in(request: Request, data: JSONBody[LogIn]) -> TokenOut:

@@ -57,7 +57,8 @@ def error_statuses(handler: HTTPRouteHandler) -> list[int]:
     if "{" in paths or any(name not in ("actor", "request") for name in parameters):
         # 422 names a bad parameter; 400 is documented too because Litestar lists it for any parameter
         statuses |= {400, 422}
-    if any(name.startswith("rate_limited") for name in _guard_names(handler)):
+    # a rate_limited(...) guard, or a handler that limits itself (login) and says so in its opt
+    if handler.opt.get("rate_limited") or any(name.startswith("rate_limited") for name in _guard_names(handler)):
         statuses.add(429)
     return sorted(statuses)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
@@ -41,10 +41,11 @@ class Problem(msgspec.Struct, omit_defaults=True):
 
     type: str
     title: str
-    status: int
-    detail: str
-    request_id: str
-    code: str | None = None
+    status: Annotated[int, msgspec.Meta(description="The HTTP status code, repeated in the body.", examples=[422])]
+    detail: Annotated[str, msgspec.Meta(description="What went wrong, in words a person can act on.")]
+    request_id: Annotated[str, msgspec.Meta(description="Names this request in the server's logs (X-Request-ID).")]
+    code: Annotated[str, msgspec.Meta(description="Machine-readable reason, stable across releases "
+                                      "(e.g. already_voted, outside_voting_window).")] | None = None
     errors: list[FieldProblem] | None = None
 
 
