@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from litestar.di import Provide
 
 from pb.accounts.guards import AccessTokenMiddleware, provide_actor
 from pb.accounts.service import AuthConfig, configure_password_hashing
+from pb.audit.service import configure_checkpoints, sign_heads_hourly
 from pb.core.errors import DomainError
 from pb.core.keyring import load_census_key, load_keyring
 from pb.core.ratelimit import RateLimiter
@@ -65,12 +67,14 @@ def _route_handlers() -> list:
     from pb.grants.api import ROUTES as grants
     from pb.payments.api import ROUTES as payments
     from pb.proposals.api import ROUTES as proposals
+    from pb.record.api import ROUTES as record
     from pb.results.api import ROUTES as results
     from pb.rounds.api import ROUTES as rounds
+    from pb.sandbox.api import ROUTES as sandbox
     from pb.voting.api import ROUTES as voting
     from pb.web.views import ROUTES as web
 
-    return [*accounts, *audit, *grants, *payments, *proposals, *results, *rounds, *voting, *web]
+    return [*accounts, *audit, *grants, *payments, *proposals, *record, *results, *rounds, *sandbox, *voting, *web]
 
 
 def _declare_bearer_security(handlers: list) -> list:
@@ -87,12 +91,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = db.make_engine(settings.database_url)
     db.bind_engine(engine)
 
+    configure_checkpoints(settings.secrets_dir)
+    background: list[asyncio.Task] = []
+
     async def on_startup() -> None:
         db.bind_engine(engine)
         await db.start(engine)
         await db.prepare_engine(engine)
+        background.append(asyncio.create_task(sign_heads_hourly()))
 
     async def on_shutdown() -> None:
+        for task in background:
+            task.cancel()
         await db.stop(engine)
 
     state = State(

@@ -8,21 +8,23 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedAccessToken, User
-from pb.audit.tables import AuditEvent
+from pb.audit.tables import AuditCheckpoint, AuditEvent
 from pb.grants.tables import Grant, ProgressReport, Tranche
 from pb.proposals.tables import Appeal, Proposal, ProposalCoProposer, Review
 from pb.results.tables import ProjectResult, TallyRun
 from pb.rounds.tables import Budget, Round
+from pb.sandbox.tables import SandboxElection
 from pb.voting.tables import Ballot, CensusEntry, Participation
 
 TABLES = [
     Organisation, User, Membership, RefreshToken, RevokedAccessToken,
-    AuditEvent,
+    AuditEvent, AuditCheckpoint,
     Round, Budget,
     Proposal, ProposalCoProposer, Review, Appeal,
     CensusEntry, Participation, Ballot,
     TallyRun, ProjectResult,
     Grant, Tranche, ProgressReport,
+    SandboxElection,
 ]
 
 APP_CONFIG = AppConfig(

@@ -265,3 +265,17 @@ def ballot_problems(budgets: Sequence[FrozenBudget]) -> list[str]:
                 problems.append(f"Budget {budget.name!r} asks voters to spend at least {minimum} but its "
                                 "eligible projects cost less than that together.")
     return problems
+
+
+def tally_run_problems(config: Mapping[str, Any], lottery_seed: str | None) -> list[str]:
+    """Tally settings the engine would refuse, found by a dry run on each frozen budget with no
+    ballots, so a round never opens voting with a rule it could not tally (and get stuck closed)."""
+    from pb.record.spec import tally_budget
+
+    problems = []
+    for budget in config["budgets"]:
+        try:
+            tally_budget(config, budget, [], [], lottery_seed)
+        except (ValueError, KeyError) as error:
+            problems.append(f"The tally settings cannot run on budget {budget.get('name', budget['id'])!r}: {error}.")
+    return problems

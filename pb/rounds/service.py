@@ -6,6 +6,7 @@ slip in between a freeze and its commit; the frozen config is what voting and th
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -13,6 +14,7 @@ from pb.accounts import repo as accounts_repo
 from pb.accounts.domain import Actor
 from pb.audit import service as audit
 from pb.core.canonical import canonical_json
+from pb.core.keyring import store_lottery_seed
 from pb.core.errors import Conflict, Invalid, NotFound
 from pb.db import write_transaction
 from pb.proposals import repo as proposals_repo
@@ -22,10 +24,12 @@ from pb.rounds.domain import (
     BEFORE_VOTING, DRAFT, REVIEW, SUBMISSION, VOTING, BudgetSpec, FrozenBudget, FrozenProject,
 )
 from pb.rounds.repo import BudgetRow, RoundRow
+from pb.record.spec import lottery_commitment, uses_lottery
 from pb.tally import RULES
 from pb.voting import repo as voting_repo
 
 # Settings that proposals and reviews are judged against may change only before review starts.
+LOTTERY_SEED_BYTES = 32
 SETTLED_AT_REVIEW = frozenset({"criteria", "max_proposal_amount"})
 DATE_FIELDS = ("submission_start", "submission_end", "voting_start", "voting_end")
 
@@ -172,6 +176,7 @@ async def move_phase(actor: Actor, round_id: int, target: str) -> str:
                            details)
         if target == VOTING:
             await _freeze(actor, found)
+        await audit.sign_head(actor.organisation_id)
     return target
 
 
@@ -194,6 +199,14 @@ async def _freeze(actor: Actor, found: RoundRow) -> str:
         round_id=found.id, organisation_id=found.organisation_id, title=found.title, currency=found.currency,
         rule=found.tally_rule, options=found.options, budgets=budgets, counts=counts,
     )
+    seed = secrets.token_hex(LOTTERY_SEED_BYTES) if uses_lottery(config) else None
+    if seed is not None:  # commit now, reveal at the tally: nobody can pick the seed after seeing ballots
+        config["tally"]["lottery_commitment"] = lottery_commitment(seed)
+    problems = domain.tally_run_problems(config, seed)
+    if problems:
+        raise Conflict(" ".join(problems), code="tally_settings_invalid", extra={"problems": problems})
+    if seed is not None:
+        store_lottery_seed(found.organisation_id, found.id, seed)
     digest = domain.config_hash(config)
     for budget in config["budgets"]:
         await repo.set_eligible_count(budget["id"], budget["eligible_count"])

@@ -152,3 +152,15 @@ async def participation_count(round_id: int, budget_id: int) -> int:
     return await Participation.count().where(
         (Participation.round == round_id) & (Participation.budget == budget_id)
     )
+
+
+async def participation_by_channel(round_id: int) -> dict[int, dict[str, int]]:
+    """How many took part per budget and channel ("online", "paper"): counts, never identities."""
+    rows = await Participation.raw(
+        "SELECT budget, channel, COUNT(*) AS n FROM participation WHERE round = {} GROUP BY budget, channel",
+        round_id,
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(int(row["budget"]), {})[row["channel"]] = int(row["n"])
+    return counts

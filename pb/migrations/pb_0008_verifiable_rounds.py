@@ -1,0 +1,55 @@
+"""Verifiable rounds: signed audit checkpoints and the Pabulib sandbox.
+
+The tables are snapshots of pb.audit.tables.AuditCheckpoint and pb.sandbox.tables.SandboxElection
+as of this migration, created with Piccolo's own DDL for the running engine.
+"""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns import Integer, Text, Varchar
+from piccolo.engine import engine_finder
+from piccolo.table import Table
+
+ID = "2026-12-01T00:00:08:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "audit checkpoints, Pabulib sandbox"
+
+
+class AuditCheckpoint(Table, tablename="audit_checkpoint"):
+    organisation_id = Integer(index=True)
+    seq = Integer()
+    hash = Varchar(length=64)
+    signed_at = Varchar(length=40)
+    public_key = Varchar(length=64)
+    signature = Varchar(length=128)
+
+
+class SandboxElection(Table, tablename="sandbox_election"):
+    organisation_id = Integer(index=True)
+    title = Varchar(length=200)
+    pb_text = Text()
+    projects = Integer()
+    voters = Integer()
+    created_by = Integer()
+    created_at = Varchar(length=40)
+
+
+STATEMENTS = [
+    # one checkpoint per signed head: (organisation, seq) is signed once
+    "CREATE UNIQUE INDEX audit_checkpoint_org_seq ON audit_checkpoint (organisation_id, seq)",
+]
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="pb", description=DESCRIPTION)
+
+    async def create():
+        engine = engine_finder()
+        for table in (AuditCheckpoint, SandboxElection):
+            table._meta.db = engine
+            for statement in table.create_table().ddl:
+                await engine.run_ddl(statement)
+        for statement in STATEMENTS:
+            await engine.run_ddl(statement)
+
+    manager.add_raw(create)
+    return manager
