@@ -279,3 +279,11 @@ def tally_run_problems(config: Mapping[str, Any], lottery_seed: str | None) -> l
         except (ValueError, KeyError) as error:
             problems.append(f"The tally settings cannot run on budget {budget.get('name', budget['id'])!r}: {error}.")
     return problems
+
+
+def tally_settings_problems(rule: str, options: Mapping[str, Any]) -> list[str]:
+    """The same dry run as at voting open, on a one-project budget: refuses at once settings no
+    budget could ever be tallied with (e.g. a threshold that is not a number)."""
+    probe = {"tally": {"rule": rule, "options": dict(options)}, "budgets": [
+        {"id": 0, "name": "any", "amount": 1, "projects": [{"proposal_id": 1, "cost": 1}]}]}
+    return [problem.replace(" on budget 'any'", "") for problem in tally_run_problems(probe, "00" * 32)]

@@ -48,6 +48,7 @@ def _check(problems: list[str], code: str) -> None:
 
 def _check_settings(values: dict[str, Any]) -> None:
     _check(domain.tally_problems(values["tally_rule"], values["tally_options"], RULES), "bad_tally_rule")
+    _check(domain.tally_settings_problems(values["tally_rule"], values["tally_options"]), "bad_tally_rule")
     _check(domain.criteria_problems(values["criteria"]), "bad_criteria")
     _check(domain.date_problems(*(values[name] for name in DATE_FIELDS)), "bad_dates")
 
