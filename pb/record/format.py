@@ -12,7 +12,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from pb.record.spec import canonical_json
 
@@ -36,6 +36,15 @@ def ballots_file(budget_id: int) -> str:
 def jsonl(rows: list[Mapping[str, Any]]) -> bytes:
     """One canonical JSON object per line, each line ending in a newline."""
     return "".join(canonical_json(dict(row)) + "\n" for row in rows).encode()
+
+
+def ballot_lines(ballots: Iterable[tuple[str, str]]) -> bytes:
+    """The lines of a ballots file from (receipt, canonical content JSON) pairs.
+
+    Equal to ``jsonl([{"receipt": r, "content": json.loads(c)}])`` for canonical contents (keys in
+    order: "content" < "receipt"), without parsing and re-encoding every ballot.
+    """
+    return "".join(f'{{"content":{content},"receipt":"{receipt}"}}\n' for receipt, content in ballots).encode()
 
 
 def json_bytes(value: Any) -> bytes:

@@ -70,8 +70,7 @@ async def export_record(organisation_id: int, round_id: int) -> bytes:
         budget_id = int(budget["id"])
         ballots = await voting_repo.ballots_of_budget(round_id, budget_id)
         receipts = [b.receipt for b in ballots]
-        files[fmt.ballots_file(budget_id)] = fmt.jsonl(
-            [{"receipt": b.receipt, "content": json.loads(b.content)} for b in ballots])
+        files[fmt.ballots_file(budget_id)] = fmt.ballot_lines((b.receipt, b.content) for b in ballots)
         budgets.append({
             "budget_id": budget_id, "ballots": len(receipts),
             "ballots_digest": spec.ballots_digest(receipts), "merkle_root": spec.merkle_root(receipts),

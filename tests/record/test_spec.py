@@ -146,3 +146,12 @@ def test_a_bad_inclusion_proof_is_refused(tamper):
     changed = {"index": (index + 1) % 5, "path": ["00" * 32, *path[1:]], "root": "00" * 32}
     bad = {**proof, tamper: changed[tamper]}
     assert not verify_receipt(receipts[2], proof=bad).ok
+
+
+def test_ballot_lines_are_the_canonical_jsonl_of_the_ballots():
+    from pb.record import format as fmt
+
+    contents = [spec.canonical_json({"round_id": 1, "budget_id": 2, "projects": [i, 9], "nonce": "é" * i,
+                                     "config_hash": "c"}) for i in range(3)]
+    pairs = [(spec.receipt_of(c), c) for c in contents]
+    assert fmt.ballot_lines(pairs) == fmt.jsonl([{"receipt": r, "content": json.loads(c)} for r, c in pairs])
