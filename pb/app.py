@@ -64,6 +64,7 @@ def _http_error(request: Request, error: HTTPException) -> Response:
 def _route_handlers() -> list:
     from pb.accounts.api import ROUTES as accounts
     from pb.audit.api import ROUTES as audit
+    from pb.board.api import ROUTES as board
     from pb.grants.api import ROUTES as grants
     from pb.payments.api import ROUTES as payments
     from pb.proposals.api import ROUTES as proposals
@@ -74,7 +75,8 @@ def _route_handlers() -> list:
     from pb.voting.api import ROUTES as voting
     from pb.web.views import ROUTES as web
 
-    return [*accounts, *audit, *grants, *payments, *proposals, *record, *results, *rounds, *sandbox, *voting, *web]
+    return [*accounts, *audit, *board, *grants, *payments, *proposals, *record, *results, *rounds, *sandbox,
+            *voting, *web]
 
 
 def _declare_bearer_security(handlers: list) -> list:

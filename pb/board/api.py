@@ -1,0 +1,72 @@
+"""The bulletin board over HTTP (public): per-budget roots, ballots page by page, receipt proofs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import get
+from litestar.params import FromPath, Parameter
+
+from pb.board import service
+
+ROUND = "/api/orgs/{org_id:int}/rounds/{round_id:int}/board"
+
+
+class BudgetBoardOut(msgspec.Struct):
+    budget_id: int
+    ballots: int
+    merkle_root: str
+
+
+class BoardOut(msgspec.Struct):
+    round_id: int
+    phase: str
+    budgets: list[BudgetBoardOut]
+
+
+class BoardBallotOut(msgspec.Struct):
+    receipt: str
+    content: dict[str, Any]
+
+
+class ReceiptProofOut(msgspec.Struct):
+    """Save this as JSON and check it offline: ``pb verify receipt RECEIPT --proof FILE``."""
+
+    receipt: str
+    status: str
+    budget_id: int
+    content: dict[str, Any]
+    index: int
+    size: int
+    path: list[str]
+    root: str
+
+
+@get(ROUND, opt={"public": True}, tags=["board"],
+     summary="The bulletin board: each budget's ballot count and Merkle root of its sorted receipts")
+async def board(org_id: FromPath[int], round_id: FromPath[int]) -> BoardOut:
+    found = await service.board(org_id, round_id)
+    return BoardOut(found.round_id, found.phase, [BudgetBoardOut(b.budget_id, b.ballots, b.merkle_root)
+                                                  for b in found.budgets])
+
+
+@get(ROUND + "/budgets/{budget_id:int}/ballots", opt={"public": True}, tags=["board"],
+     summary="A budget's counted ballots in receipt order (page with after=<last receipt>)")
+async def ballots(org_id: FromPath[int], round_id: FromPath[int], budget_id: FromPath[int],
+                  after: Annotated[str, Parameter(max_length=64)] = "",
+                  limit: Annotated[int, Parameter(ge=1, le=service.PAGE_LIMIT)] = 100) -> list[BoardBallotOut]:
+    page = await service.ballots_page(org_id, round_id, budget_id, after.lower(), limit)
+    return [BoardBallotOut(receipt, content) for receipt, content in page]
+
+
+@get(ROUND + "/proofs/{receipt:str}", opt={"public": True}, tags=["board"],
+     summary="A receipt's ballot and its Merkle inclusion proof (check offline with pb verify receipt)")
+async def proof(org_id: FromPath[int], round_id: FromPath[int],
+                receipt: Annotated[str, Parameter(max_length=64)]) -> ReceiptProofOut:
+    found = await service.receipt_proof(org_id, round_id, receipt)
+    return ReceiptProofOut(found.receipt, found.status, found.budget_id, found.content, found.index, found.size,
+                           found.path, found.root)
+
+
+ROUTES = [board, ballots, proof]
