@@ -9,6 +9,7 @@ from litestar import get
 from litestar.params import FromPath, Parameter
 
 from pb.board import service
+from pb.board.schemas import ReceiptProof
 
 ROUND = "/api/orgs/{org_id:int}/rounds/{round_id:int}/board"
 
@@ -28,19 +29,6 @@ class BoardOut(msgspec.Struct):
 class BoardBallotOut(msgspec.Struct):
     receipt: str
     content: dict[str, Any]
-
-
-class ReceiptProofOut(msgspec.Struct):
-    """Save this as JSON and check it offline: ``pb verify receipt RECEIPT --proof FILE``."""
-
-    receipt: str
-    status: str
-    budget_id: int
-    content: dict[str, Any]
-    index: int
-    size: int
-    path: list[str]
-    root: str
 
 
 @get(ROUND, opt={"public": True}, tags=["board"],
@@ -63,10 +51,8 @@ async def ballots(org_id: FromPath[int], round_id: FromPath[int], budget_id: Fro
 @get(ROUND + "/proofs/{receipt:str}", opt={"public": True}, tags=["board"],
      summary="A receipt's ballot and its Merkle inclusion proof (check offline with pb verify receipt)")
 async def proof(org_id: FromPath[int], round_id: FromPath[int],
-                receipt: Annotated[str, Parameter(max_length=64)]) -> ReceiptProofOut:
-    found = await service.receipt_proof(org_id, round_id, receipt)
-    return ReceiptProofOut(found.receipt, found.status, found.budget_id, found.content, found.index, found.size,
-                           found.path, found.root)
+                receipt: Annotated[str, Parameter(max_length=64)]) -> ReceiptProof:
+    return await service.receipt_proof(org_id, round_id, receipt)
 
 
 ROUTES = [board, ballots, proof]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
+from pb.board.schemas import ReceiptProof
 from pb.core.errors import Conflict, NotFound
 from pb.record import spec
 from pb.rounds import repo as rounds_repo
@@ -32,18 +32,6 @@ class Board:
     round_id: int
     phase: str
     budgets: list[BudgetBoard]
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptProof:
-    receipt: str
-    status: str  # "counted" after close
-    budget_id: int
-    content: dict[str, Any]
-    index: int
-    size: int
-    path: list[str]
-    root: str
 
 
 async def _closed_round(organisation_id: int, round_id: int) -> tuple[str, dict]:
