@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from pb.core.canonical import canonical_json
 from pb.rounds.domain import (  # the ballot formats a frozen config may name
-    APPROVAL, BALLOT_FORMATS, CUMULATIVE, KNAPSACK, ORDINAL, POINTS_FORMATS, SCORING,
+    APPROVAL, BALLOT_FORMATS, CHOOSE_ONE, CUMULATIVE, KNAPSACK, ORDINAL, POINTS_FORMATS, SCORING,
 )
 from pb.record.spec import ENGINE_KIND, instance_for, receipt_of  # noqa: F401  (shared with the verifier)
 from pb.tally import Ballot, BallotError, validate_ballot
