@@ -9,6 +9,7 @@ from piccolo.conf.apps import AppConfig
 
 from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedAccessToken, User
 from pb.audit.tables import AuditCheckpoint, AuditEvent
+from pb.board.tables import BoardSnapshot
 from pb.grants.tables import Grant, ProgressReport, Tranche
 from pb.proposals.tables import Appeal, Proposal, ProposalCoProposer, Review
 from pb.results.tables import ProjectResult, TallyRun
@@ -24,7 +25,7 @@ TABLES = [
     CensusEntry, Participation, Ballot,
     TallyRun, ProjectResult,
     Grant, Tranche, ProgressReport,
-    SandboxElection,
+    SandboxElection, BoardSnapshot,
 ]
 
 APP_CONFIG = AppConfig(

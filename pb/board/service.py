@@ -1,8 +1,12 @@
 """The public bulletin board of a round: what was received and what is counted, with proofs.
 
-After close it shows every budget's ballots (content and receipt, sorted by receipt) with their
-Merkle root; for any receipt an inclusion proof a voter can check offline with
-``pb verify receipt RECEIPT --proof proof.json``. Reads the public ballots through pb.voting.
+While voting runs it shows snapshots of the received receipts (no contents) with their Merkle
+root. A snapshot is published only once at least MIN_BATCH new ballots arrived since the last
+one, sorted by receipt, in its own transaction and with an audit event (so a signed checkpoint
+covers its root): its order says nothing and its timing narrows a receipt down to a batch of at
+least MIN_BATCH voters, never to one person. After close it shows every budget's ballots (content
+and receipt, sorted by receipt) with their Merkle root. For any receipt there is an inclusion proof
+a voter can check offline with ``pb verify receipt RECEIPT --proof proof.json``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from pb.audit import service as audit
+from pb.audit.service import TIME_FORMAT
+from pb.board import repo
 from pb.board.schemas import ReceiptProof
+from pb.core.clock import utcnow
+from pb.db import write_transaction
 from pb.core.errors import Conflict, NotFound
 from pb.record import spec
 from pb.rounds import repo as rounds_repo
@@ -18,6 +27,7 @@ from pb.voting import repo as voting_repo
 
 AFTER_CLOSE = frozenset({"closed", "tallied", "published", "funding", "completed"})
 PAGE_LIMIT = 1000
+MIN_BATCH = 10  # a snapshot adds at least this many receipts: the smallest crowd a receipt hides in
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +89,43 @@ async def receipt_proof(organisation_id: int, round_id: int, receipt: str) -> Re
                                 spec.merkle_root(receipts))
     raise NotFound("No counted ballot has this receipt in this round. Keep your receipt and the round's "
                    "election record: together they show your ballot is missing.", code="unknown_receipt")
+
+
+# --- while voting runs: snapshots of the received receipts ---------------------------------------
+
+
+async def publish_snapshot(organisation_id: int, round_id: int, received: list[str], replaced: list[str], *,
+                           force: bool = False) -> repo.Snapshot | None:
+    """Publish the received receipts if at least MIN_BATCH are new (``force``: at close, any number).
+
+    ``received`` are the receipts of the ballots that count now, ``replaced`` those a voter
+    replaced (vote revision); both come from the sealed ballot box and are published sorted.
+    """
+    last = await repo.latest(round_id)
+    grown = len(received) + len(replaced) - ((last.ballots + len(last.replaced_list)) if last else 0)
+    if grown <= 0 or (grown < MIN_BATCH and not force):
+        return None
+    receipts = sorted(received)
+    snapshot = repo.Snapshot(round_id, (last.number if last else 0) + 1, len(receipts), spec.merkle_root(receipts),
+                             "\n".join(receipts), "\n".join(sorted(replaced)), utcnow().strftime(TIME_FORMAT))
+    try:
+        async with write_transaction():
+            await repo.insert(snapshot)
+            await audit.record(organisation_id, "system", "board.published", f"round:{round_id}",
+                               {"snapshot": snapshot.number, "ballots": snapshot.ballots,
+                                "merkle_root": snapshot.merkle_root, "replaced": len(replaced)})
+    except Conflict:  # another worker published this number first: its snapshot stands
+        return None
+    return snapshot
+
+
+def snapshot_proof(snapshot: repo.Snapshot, receipt: str) -> ReceiptProof | None:
+    receipts = snapshot.receipt_list
+    if receipt in snapshot.replaced_list:
+        return ReceiptProof(receipt, "replaced", None, None, -1, len(receipts), [], snapshot.merkle_root,
+                            snapshot.number)
+    if receipt not in receipts:
+        return None
+    index, path = spec.inclusion_proof(receipts, receipt)
+    return ReceiptProof(receipt, "received", None, None, index, len(receipts), path, snapshot.merkle_root,
+                        snapshot.number)

@@ -1,7 +1,7 @@
-"""Verifiable rounds: signed audit checkpoints and the Pabulib sandbox.
+"""Verifiable rounds: signed audit checkpoints, the Pabulib sandbox and bulletin-board snapshots.
 
 The tables are snapshots of pb.audit.tables.AuditCheckpoint and pb.sandbox.tables.SandboxElection
-as of this migration, created with Piccolo's own DDL for the running engine.
+and pb.board.tables.BoardSnapshot as of this migration, created with Piccolo's own DDL for the running engine.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -11,7 +11,7 @@ from piccolo.table import Table
 
 ID = "2026-12-01T00:00:08:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "audit checkpoints, Pabulib sandbox"
+DESCRIPTION = "audit checkpoints, Pabulib sandbox, board snapshots"
 
 
 class AuditCheckpoint(Table, tablename="audit_checkpoint"):
@@ -33,7 +33,19 @@ class SandboxElection(Table, tablename="sandbox_election"):
     created_at = Varchar(length=40)
 
 
+class BoardSnapshot(Table, tablename="board_snapshot"):
+    round = Integer(index=True)
+    number = Integer()
+    ballots = Integer()
+    merkle_root = Varchar(length=64)
+    receipts = Text()
+    replaced = Text(default="")
+    published_at = Varchar(length=40)
+
+
 STATEMENTS = [
+    # one snapshot per number and round
+    "CREATE UNIQUE INDEX board_snapshot_round_number ON board_snapshot (round, number)",
     # one checkpoint per signed head: (organisation, seq) is signed once
     "CREATE UNIQUE INDEX audit_checkpoint_org_seq ON audit_checkpoint (organisation_id, seq)",
 ]
@@ -44,7 +56,7 @@ async def forwards():
 
     async def create():
         engine = engine_finder()
-        for table in (AuditCheckpoint, SandboxElection):
+        for table in (AuditCheckpoint, SandboxElection, BoardSnapshot):
             table._meta.db = engine
             for statement in table.create_table().ddl:
                 await engine.run_ddl(statement)
