@@ -65,6 +65,7 @@ def _route_handlers() -> list:
     from pb.accounts.api import ROUTES as accounts
     from pb.audit.api import ROUTES as audit
     from pb.board.api import ROUTES as board
+    from pb.board.views import ROUTES as board_pages
     from pb.grants.api import ROUTES as grants
     from pb.payments.api import ROUTES as payments
     from pb.proposals.api import ROUTES as proposals
@@ -76,7 +77,7 @@ def _route_handlers() -> list:
     from pb.web.views import ROUTES as web
 
     return [*accounts, *audit, *board, *grants, *payments, *proposals, *record, *results, *rounds, *sandbox,
-            *voting, *web]
+            *voting, *web, *board_pages]
 
 
 def _declare_bearer_security(handlers: list) -> list:

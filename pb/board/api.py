@@ -20,10 +20,20 @@ class BudgetBoardOut(msgspec.Struct):
     merkle_root: str
 
 
+class SnapshotOut(msgspec.Struct):
+    number: int
+    ballots: int
+    merkle_root: str
+    published_at: str
+    receipts: list[str]  # sorted; no contents while voting runs
+    replaced: list[str]  # receipts of ballots their voters replaced
+
+
 class BoardOut(msgspec.Struct):
     round_id: int
     phase: str
-    budgets: list[BudgetBoardOut]
+    budgets: list[BudgetBoardOut]  # after close
+    snapshot: SnapshotOut | None  # while voting runs (None before the first batch)
 
 
 class BoardBallotOut(msgspec.Struct):
@@ -32,11 +42,15 @@ class BoardBallotOut(msgspec.Struct):
 
 
 @get(ROUND, opt={"public": True}, tags=["board"],
-     summary="The bulletin board: each budget's ballot count and Merkle root of its sorted receipts")
+     summary="The bulletin board: while voting runs the received receipts (batched snapshot) and their Merkle "
+             "root; after close each budget's ballot count and Merkle root")
 async def board(org_id: FromPath[int], round_id: FromPath[int]) -> BoardOut:
     found = await service.board(org_id, round_id)
+    snapshot = found.snapshot and SnapshotOut(found.snapshot.number, found.snapshot.ballots,
+                                              found.snapshot.merkle_root, found.snapshot.published_at,
+                                              found.snapshot.receipt_list, found.snapshot.replaced_list)
     return BoardOut(found.round_id, found.phase, [BudgetBoardOut(b.budget_id, b.ballots, b.merkle_root)
-                                                  for b in found.budgets])
+                                                  for b in found.budgets], snapshot or None)
 
 
 @get(ROUND + "/budgets/{budget_id:int}/ballots", opt={"public": True}, tags=["board"],
@@ -49,10 +63,11 @@ async def ballots(org_id: FromPath[int], round_id: FromPath[int], budget_id: Fro
 
 
 @get(ROUND + "/proofs/{receipt:str}", opt={"public": True}, tags=["board"],
-     summary="A receipt's ballot and its Merkle inclusion proof (check offline with pb verify receipt)")
+     summary="A receipt's inclusion proof: in the latest snapshot while voting runs, with its ballot after close "
+             "(check offline with pb verify receipt)")
 async def proof(org_id: FromPath[int], round_id: FromPath[int],
                 receipt: Annotated[str, Parameter(max_length=64)]) -> ReceiptProof:
-    return await service.receipt_proof(org_id, round_id, receipt)
+    return await service.receipt_status(org_id, round_id, receipt)
 
 
 ROUTES = [board, ballots, proof]

@@ -41,7 +41,8 @@ class BudgetBoard:
 class Board:
     round_id: int
     phase: str
-    budgets: list[BudgetBoard]
+    budgets: list[BudgetBoard]  # after close
+    snapshot: "repo.Snapshot | None" = None  # while voting runs: the latest published snapshot
 
 
 async def _closed_round(organisation_id: int, round_id: int) -> tuple[str, dict]:
@@ -58,6 +59,9 @@ async def _closed_round(organisation_id: int, round_id: int) -> tuple[str, dict]
 
 
 async def board(organisation_id: int, round_id: int) -> Board:
+    found = await rounds_repo.get_round(organisation_id, round_id)
+    if found is not None and found.phase == "voting":
+        return Board(round_id, found.phase, [], await repo.latest(round_id))
     phase, config = await _closed_round(organisation_id, round_id)
     budgets = []
     for budget in config["budgets"]:
@@ -129,3 +133,17 @@ def snapshot_proof(snapshot: repo.Snapshot, receipt: str) -> ReceiptProof | None
     index, path = spec.inclusion_proof(receipts, receipt)
     return ReceiptProof(receipt, "received", None, None, index, len(receipts), path, snapshot.merkle_root,
                         snapshot.number)
+
+
+async def receipt_status(organisation_id: int, round_id: int, receipt: str) -> ReceiptProof:
+    """What the board says about a receipt: counted (after close), or received / replaced in the
+    latest snapshot while voting runs; NotFound if the board does not hold it."""
+    found = await rounds_repo.get_round(organisation_id, round_id)
+    if found is not None and found.phase == "voting":
+        snapshot = await repo.latest(round_id)
+        proof = snapshot_proof(snapshot, receipt) if snapshot else None
+        if proof is None:
+            raise NotFound("This receipt is not on the board yet. The board is updated once at least "
+                           f"{MIN_BATCH} new ballots have arrived; look again later.", code="not_on_board_yet")
+        return proof
+    return await receipt_proof(organisation_id, round_id, receipt)

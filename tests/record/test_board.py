@@ -10,7 +10,7 @@ import pytest
 from pb.record import format as fmt
 from pb.record.verify import verify_receipt
 from tests.record.steps import published_round_record
-from tests.steps_voting import round_in_voting_with_voters, round_url
+from tests.steps_voting import cast_standard_ballots, round_in_voting_with_voters, round_url
 
 pytestmark = [pytest.mark.anyio, pytest.mark.db]
 
@@ -46,6 +46,31 @@ def spec_receipt(content: dict) -> str:
 
 async def test_ballot_contents_stay_hidden_while_voting_runs(client):
     world = await round_in_voting_with_voters(client)
-    for suffix in ("/board/proofs/" + "ab" * 32, f"/board/budgets/{world['budgets']['north']}/ballots"):
-        response = await client.get(round_url(world, suffix))
-        assert response.status_code == 409 and response.json()["code"] == "board_not_closed"
+    response = await client.get(round_url(world, f"/board/budgets/{world['budgets']['north']}/ballots"))
+    assert response.status_code == 409 and response.json()["code"] == "board_not_closed"
+    for receipt in (await cast_standard_ballots(client, world))[:2]:
+        proof = await client.get(round_url(world, f"/board/proofs/{receipt}"))
+        assert proof.status_code == 404 and proof.json()["code"] == "not_on_board_yet"  # 7 ballots: no batch yet
+    assert (await client.get(round_url(world, "/board"))).json()["snapshot"] is None
+
+
+async def test_while_voting_the_board_shows_the_latest_snapshot_and_the_receipt_page_proves_it(client):
+    from pb.board import service
+    from pb.record import spec as record_spec
+
+    world = await round_in_voting_with_voters(client, "snap")
+    assert (await client.get(round_url(world, "/board"))).json()["snapshot"] is None
+    receipts = [record_spec.sha256_hex(f"r{i}") for i in range(service.MIN_BATCH)]
+    await service.publish_snapshot(world["org_id"], world["round_id"], receipts, [])
+    board = (await client.get(round_url(world, "/board"))).json()
+    assert board["snapshot"]["receipts"] == sorted(receipts) and board["budgets"] == []
+    proof = (await client.get(round_url(world, f"/board/proofs/{receipts[4]}"))).json()
+    assert proof["status"] == "received" and proof["content"] is None and verify_receipt(receipts[4], proof=proof).ok
+    page = await client.get(f"/orgs/{world['org_id']}/rounds/{world['round_id']}/receipt",
+                            params={"receipt": receipts[4]})
+    assert page.status_code == 200 and "Your ballot was received" in page.text and proof["root"] in page.text
+    later = await client.get(f"/orgs/{world['org_id']}/rounds/{world['round_id']}/receipt",
+                             params={"receipt": "cd" * 32})
+    assert "not on the board yet" in later.text
+    bad = await client.get(f"/orgs/{world['org_id']}/rounds/{world['round_id']}/receipt", params={"receipt": "xyz"})
+    assert bad.status_code == 200 and "64 characters" in bad.text
