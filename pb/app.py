@@ -27,7 +27,7 @@ from pb.accounts.guards import AccessTokenMiddleware, provide_actor
 from pb.accounts.service import AuthConfig, configure_password_hashing
 from pb.audit.service import configure_checkpoints, sign_heads_hourly
 from pb.core.errors import DomainError
-from pb.core.keyring import load_census_key, load_keyring
+from pb.core.keyring import RoundKeyStore, load_census_key, load_keyring
 from pb.core.ratelimit import RateLimiter
 from pb.settings import Settings, get_settings
 
@@ -93,15 +93,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_password_hashing(settings.password_time_cost, settings.password_memory_kib)
     engine = db.make_engine(settings.database_url)
     db.bind_engine(engine)
+    round_keys = RoundKeyStore(settings.secrets_dir)
 
     configure_checkpoints(settings.secrets_dir)
     background: list[asyncio.Task] = []
 
     async def on_startup() -> None:
+        from pb.voting.service import open_pending_ballot_boxes
+
         db.bind_engine(engine)
         await db.start(engine)
         await db.prepare_engine(engine)
         background.append(asyncio.create_task(sign_heads_hourly()))
+        await open_pending_ballot_boxes(round_keys)  # finish an opening a crash interrupted
 
     async def on_shutdown() -> None:
         for task in background:
@@ -118,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 refresh_days=settings.refresh_token_days,
             ),
             "census_key": load_census_key(settings.secrets_dir),
+            "round_keys": round_keys,
             "rate_limiter": RateLimiter(settings.rate_limit_per_minute),
         }
     )

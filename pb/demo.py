@@ -24,6 +24,7 @@ from typing import Iterator
 from pb.accounts import repo as accounts_repo
 from pb.accounts import service as accounts
 from pb.accounts.domain import AUDITOR, CITIZEN, OFFICIAL, REVIEWER, Actor, format_roles
+from pb.core.keyring import RoundKeyStore
 from pb.db import is_postgres, make_engine, write_transaction
 from pb.settings import Settings
 
@@ -149,6 +150,7 @@ class People:
     reviewer: Actor
     voters: list[Actor]
     census_key: bytes
+    round_keys: RoundKeyStore
 
 
 def voter_email(number: int) -> str:
@@ -253,7 +255,7 @@ async def _build_people(settings: Settings, census_key: bytes) -> People:
     await voting.import_census(official, census_key, csv.encode())
     for number, voter in zip(numbers, voters):
         await voting.bind_census_entry(voter, census_key, census_identifier(number))
-    return People(official, staff[1], staff[2], voters, census_key)
+    return People(official, staff[1], staff[2], voters, census_key, RoundKeyStore(settings.secrets_dir))
 
 
 # --- rounds and proposals --------------------------------------------------------------------------
@@ -273,7 +275,7 @@ async def _create_round(people: People, title: str, description: str, rule: str,
               "criteria": CRITERIA, "tally_rule": rule, "tally_options": options, "allow_revision": False,
               "submission_start": None, "submission_end": None, "voting_start": None, "voting_end": None}
     round_id = await rounds.create_round(people.official, values, budgets)
-    await rounds.move_phase(people.official, round_id, "submission")
+    await rounds.move_phase(people.official, round_id, "submission", round_keys=people.round_keys)
     budget_ids = {b.district: b.id for b in await rounds_repo.list_budgets(round_id)}
     return round_id, budget_ids
 
@@ -316,7 +318,7 @@ async def _review(people: People, round_id: int, made: dict[int, tuple[Idea, Act
     from pb.proposals import service as proposals
     from pb.rounds import service as rounds
 
-    await rounds.move_phase(people.official, round_id, "review")
+    await rounds.move_phase(people.official, round_id, "review", round_keys=people.round_keys)
     reviewer, appeals = people.reviewer, people.second_official
     for proposal_id, (idea, author) in made.items():
         if idea.fate in ("eligible", "changes"):
@@ -374,7 +376,7 @@ async def _vote(people: People, round_id: int, made: dict[int, tuple[Idea, Actor
         for budget in config["budgets"]:
             if budget["projects"] and budget["district"] in (None, voter_district(number)):
                 await voting.cast_ballot(voter, people.census_key, round_id, budget["id"],
-                                         _choose(budget, popularity, rng))
+                                         _choose(budget, popularity, rng), round_keys=people.round_keys)
                 ballots += 1
     return ballots
 
@@ -407,10 +409,10 @@ async def _past_round(people: People, rng: random.Random) -> int:
         "mes", {"completion": "budget_increase"}, 40_000, 120_000, "knapsack")
     made = await _propose(people, round_id, budget_ids, PAST_ROUND_IDEAS, rng)
     await _review(people, round_id, made)
-    await rounds.move_phase(people.official, round_id, "voting")
+    await rounds.move_phase(people.official, round_id, "voting", round_keys=people.round_keys)
     await _vote(people, round_id, made, 0.85, rng)
-    await rounds.move_phase(people.official, round_id, "closed")
-    await results.tally_round(people.official, round_id)
+    await rounds.move_phase(people.official, round_id, "closed", round_keys=people.round_keys)
+    await results.tally_round(people.official, round_id, round_keys=people.round_keys)
     await results.publish(people.official, round_id)
     await _fund(people, round_id, made)
     return round_id
@@ -425,7 +427,7 @@ async def _open_round(people: People, rng: random.Random) -> int:
         "greedy", {}, 35_000, 100_000, "approval")
     made = await _propose(people, round_id, budget_ids, OPEN_ROUND_IDEAS, rng)
     await _review(people, round_id, made)
-    await rounds.move_phase(people.official, round_id, "voting")
+    await rounds.move_phase(people.official, round_id, "voting", round_keys=people.round_keys)
     await _vote(people, round_id, made, 0.5, rng)
     return round_id
 

@@ -15,14 +15,14 @@ from pb.proposals.tables import Appeal, Proposal, ProposalCoProposer, Review
 from pb.results.tables import ProjectResult, TallyRun
 from pb.rounds.tables import Budget, Round
 from pb.sandbox.tables import SandboxElection
-from pb.voting.tables import Ballot, CensusEntry, Participation
+from pb.voting.tables import Ballot, CensusEntry, Participation, SealedBallot
 
 TABLES = [
     Organisation, User, Membership, RefreshToken, RevokedAccessToken,
     AuditEvent, AuditCheckpoint,
     Round, Budget,
     Proposal, ProposalCoProposer, Review, Appeal,
-    CensusEntry, Participation, Ballot,
+    CensusEntry, Participation, SealedBallot, Ballot,
     TallyRun, ProjectResult,
     Grant, Tranche, ProgressReport,
     SandboxElection, BoardSnapshot,

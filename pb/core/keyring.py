@@ -1,4 +1,5 @@
-"""Secrets kept outside the database: the JWT signing keyring and the census HMAC key.
+"""Secrets kept outside the database: the JWT signing keyring, the census HMAC key and the
+per-round ballot-box keys (see docs/ballot-secrecy.md).
 
 The folder is created on first run with owner-only permissions. The keyring holds Ed25519 keys
 with a ``kid`` each; the newest signs, all of them verify, so keys can be rotated
@@ -7,6 +8,8 @@ with a ``kid`` each; the newest signs, all of them verify, so keys can be rotate
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from pb.core.clock import utcnow
 
@@ -161,3 +165,109 @@ def store_lottery_seed(organisation_id: int, round_id: int, seed_hex: str) -> No
 def load_lottery_seed(organisation_id: int, round_id: int) -> str | None:
     path = bound_secrets_dir() / LOTTERY_DIR / f"org{organisation_id}-round{round_id}.seed"
     return path.read_text().strip() if path.exists() else None
+
+
+# --- per-round ballot-box keys ------------------------------------------------------------------
+
+ROUND_KEYS_DIR = "round-keys"
+
+
+@dataclass(frozen=True, slots=True)
+class RoundKeys:
+    """The secrets of one round's ballot box, kept outside the database.
+
+    ``public_key``/``private_key``: an X25519 pair; ballots are sealed (libsodium sealed box) to the
+    public half while voting runs and opened with the private half at close. ``tag_key``: the HMAC
+    key under which receipts are stored while voting runs, so the database never holds a receipt in
+    clear before the box is opened. Both are destroyed once the ballots are opened.
+    """
+
+    round_id: int
+    public_key: bytes
+    private_key: bytes
+    tag_key: bytes
+
+    def seal(self, plaintext: bytes) -> bytes:
+        return SealedBox(PublicKey(self.public_key)).encrypt(plaintext)
+
+    def unseal(self, ciphertext: bytes) -> bytes:
+        return SealedBox(PrivateKey(self.private_key)).decrypt(ciphertext)
+
+    def receipt_tag(self, receipt: str) -> str:
+        return hmac.new(self.tag_key, receipt.encode(), hashlib.sha256).hexdigest()
+
+
+class RoundKeyStore:
+    """Round keys as one owner-only file per round in the secrets folder.
+
+    Files are written to a temporary name, fsynced and renamed into place, so every worker sharing
+    the folder reads either no file or a whole one. Nothing is cached in memory: once ``destroy``
+    has run, no worker can open or tag anything for that round any more.
+    """
+
+    def __init__(self, secrets_dir: Path):
+        self.folder = Path(secrets_dir) / ROUND_KEYS_DIR
+
+    def _path(self, round_id: int) -> Path:
+        return self.folder / f"round-{int(round_id)}.json"
+
+    def create(self, round_id: int) -> RoundKeys:
+        """Fresh keys for a round that opens voting (replacing any stale file of a reset database)."""
+        _ensure_dir(self.folder)
+        private = PrivateKey.generate()
+        keys = RoundKeys(int(round_id), bytes(private.public_key), bytes(private), secrets.token_bytes(32))
+        path = self._path(round_id)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"round_id": keys.round_id, "public_key": keys.public_key.hex(),
+                       "private_key": keys.private_key.hex(), "tag_key": keys.tag_key.hex()}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(self.folder)
+        return keys
+
+    def load(self, round_id: int) -> RoundKeys | None:
+        try:
+            data = json.loads(self._path(round_id).read_text())
+        except FileNotFoundError:
+            return None
+        return RoundKeys(int(data["round_id"]), bytes.fromhex(data["public_key"]),
+                         bytes.fromhex(data["private_key"]), bytes.fromhex(data["tag_key"]))
+
+    def exists(self, round_id: int) -> bool:
+        return self._path(round_id).exists()
+
+    def round_ids(self) -> list[int]:
+        """Rounds that still have keys (voting open, or an opening not finished)."""
+        if not self.folder.exists():
+            return []
+        return sorted(int(p.stem.removeprefix("round-")) for p in self.folder.glob("round-*.json"))
+
+    def destroy(self, round_id: int) -> bool:
+        """Overwrite the key file with zeros, then unlink it (crypto-shredding the round's box).
+
+        The overwrite is best effort: journaling filesystems and SSDs may keep old blocks, which is
+        why the ballots' ciphertexts are also removed from the database before this runs.
+        """
+        path = self._path(round_id)
+        try:
+            size = path.stat().st_size
+            with open(path, "r+b") as handle:
+                handle.write(b"\0" * size)
+                handle.flush()
+                os.fsync(handle.fileno())
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(self.folder)
+        return True
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

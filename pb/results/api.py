@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import get, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
@@ -30,8 +30,8 @@ def _out(results: service.RoundResults) -> RoundResultsOut:
 
 @post(ROUND + "/tally", guards=[requires_role(OFFICIAL)], tags=["results"], status_code=200,
       summary="Tally a closed round with its frozen rule (closed -> tallied)")
-async def tally_round(actor: NamedDependency[Actor], round_id: FromPath[int]) -> RoundResultsOut:
-    return _out(await service.tally_round(actor, round_id))
+async def tally_round(request: Request, actor: NamedDependency[Actor], round_id: FromPath[int]) -> RoundResultsOut:
+    return _out(await service.tally_round(actor, round_id, round_keys=request.app.state.round_keys))
 
 
 @get(ROUND + "/tally", guards=[requires_role(OFFICIAL, AUDITOR)], tags=["results"],

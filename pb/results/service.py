@@ -13,6 +13,7 @@ from pb.audit import service as audit
 from pb.core.canonical import canonical_json, sha256_hex
 from pb.core.errors import Conflict, NotFound
 from pb.core.keyring import load_lottery_seed
+from pb.core.keyring import RoundKeyStore
 from pb.db import write_transaction
 from pb.record import spec
 from pb.proposals import repo as proposals_repo
@@ -20,6 +21,7 @@ from pb.results import domain, repo
 from pb.rounds import repo as rounds_repo
 from pb.voting import domain as voting_domain
 from pb.voting import repo as voting_repo
+from pb.voting import service as voting
 
 CLOSED, TALLIED, PUBLISHED = "closed", "tallied", "published"
 
@@ -74,16 +76,21 @@ async def _compute(config: Mapping[str, Any], round_id: int) -> list[dict[str, A
         raise Conflict(f"The frozen tally settings cannot be run: {error}.", code="tally_settings_invalid") from error
 
 
-async def tally_round(actor: Actor, round_id: int) -> RoundResults:
+async def tally_round(actor: Actor, round_id: int, *, round_keys: RoundKeyStore) -> RoundResults:
     """closed -> tallied: store each budget's result, settle proposals, log the result hashes.
 
     Ballots cannot change once the round is closed, so the (possibly long) computation runs before
     the write transaction; the conditional phase change inside it makes a concurrent second tally
-    fail with 409 instead of storing twice.
+    fail with 409 instead of storing twice. A ballot box whose opening was interrupted is opened
+    first; if it cannot be, the tally is refused (409) rather than run on part of the ballots.
     """
     phase = await _round_phase(actor.organisation_id, round_id)
     if phase != CLOSED:
         raise Conflict(f"Only a closed round can be tallied (phase: {phase}).", code="not_closed")
+    await voting.open_ballot_box(round_keys, round_id, actor.pseudonym)
+    if await voting_repo.sealed_count(round_id):
+        raise Conflict("Some ballots of this round are still sealed; the tally waits until the ballot box is "
+                       "opened.", code="ballot_box_not_opened")
     config = await _config(round_id)
     documents = await _compute(config, round_id)
     hashes = {doc["budget_id"]: domain.result_hash(doc) for doc in documents}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import get, patch, post
+from litestar import Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -85,8 +85,9 @@ async def update_budget(actor: NamedDependency[Actor], round_id: FromPath[int], 
 
 @post(ROUNDS + "/{round_id:int}/phase", guards=[requires_role(OFFICIAL)], tags=["rounds"], status_code=200,
       summary="Move the round to its next phase (opening voting freezes it)")
-async def move_phase(actor: NamedDependency[Actor], round_id: FromPath[int], data: JSONBody[PhaseChange]) -> RoundOut:
-    await service.move_phase(actor, round_id, data.target)
+async def move_phase(request: Request, actor: NamedDependency[Actor], round_id: FromPath[int],
+                     data: JSONBody[PhaseChange]) -> RoundOut:
+    await service.move_phase(actor, round_id, data.target, round_keys=request.app.state.round_keys)
     return _round_out(await service.round_view(actor.organisation_id, round_id, include_draft=True))
 
 

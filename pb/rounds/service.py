@@ -6,6 +6,7 @@ slip in between a freeze and its commit; the frozen config is what voting and th
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -16,22 +17,26 @@ from pb.audit import service as audit
 from pb.core.canonical import canonical_json
 from pb.core.keyring import store_lottery_seed
 from pb.core.errors import Conflict, Invalid, NotFound
+from pb.core.keyring import RoundKeyStore
 from pb.db import write_transaction
 from pb.proposals import repo as proposals_repo
 from pb.proposals.domain import IN_REVIEW, SUBMITTED
 from pb.rounds import domain, repo
 from pb.rounds.domain import (
-    BEFORE_VOTING, DRAFT, REVIEW, SUBMISSION, VOTING, BudgetSpec, FrozenBudget, FrozenProject,
+    BEFORE_VOTING, CLOSED, DRAFT, REVIEW, SUBMISSION, VOTING, BudgetSpec, FrozenBudget, FrozenProject,
 )
 from pb.rounds.repo import BudgetRow, RoundRow
 from pb.record.spec import lottery_commitment, uses_lottery
 from pb.tally import RULES
 from pb.voting import repo as voting_repo
+from pb.voting import service as voting
 
 # Settings that proposals and reviews are judged against may change only before review starts.
 LOTTERY_SEED_BYTES = 32
 SETTLED_AT_REVIEW = frozenset({"criteria", "max_proposal_amount"})
 DATE_FIELDS = ("submission_start", "submission_end", "voting_start", "voting_end")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +157,12 @@ async def update_budget(actor: Actor, round_id: int, budget_id: int, spec: Budge
                            {"round": found.id, "amount": spec.amount, "ballot_format": spec.ballot_format})
 
 
-async def move_phase(actor: Actor, round_id: int, target: str) -> str:
+async def move_phase(actor: Actor, round_id: int, target: str, *, round_keys: RoundKeyStore) -> str:
     """A guarded phase transition with its side effects, recorded in the audit log.
 
-    submission -> review puts every submitted proposal in review; review -> voting freezes the round.
+    submission -> review puts every submitted proposal in review; review -> voting freezes the round
+    and creates its ballot box keys; voting -> closed opens the ballot box once the close is committed
+    (no ballot can be cast any more).
     """
     async with write_transaction():
         found = await _locked_round(actor, round_id)
@@ -177,7 +184,16 @@ async def move_phase(actor: Actor, round_id: int, target: str) -> str:
                            details)
         if target == VOTING:
             await _freeze(actor, found)
+            await voting.create_ballot_box(round_keys, found.organisation_id, actor.pseudonym, found.id)
         await audit.sign_head(actor.organisation_id)
+    if target == CLOSED:
+        try:
+            await voting.open_ballot_box(round_keys, found.id, actor.pseudonym)
+        except Exception:  # the close stands; the tally or the next start-up finishes the opening
+            log.exception("opening the ballot box of round %s failed; it is retried at the tally", found.id)
+        else:
+            async with write_transaction():
+                await audit.sign_head(actor.organisation_id)  # the head now includes ballot_box.opened
     return target
 
 

@@ -8,11 +8,12 @@ from litestar.params import FromPath, JSONBody, RawBody
 
 from pb.accounts.domain import AUDITOR, CITIZEN, OFFICIAL, Actor
 from pb.accounts.guards import ANY_MEMBER, requires_role
+from pb.core.keyring import RoundKeyStore
 from pb.core.ratelimit import rate_limited
 from pb.voting import service
 from pb.voting.schemas import (
     BindCensus, BudgetChoiceOut, CastBallot, CastOut, CensusBindingOut, CensusImportOut, DistrictCountOut,
-    ReceiptOut,
+    LookUpReceipt, ReceiptOut,
 )
 
 ROUND = "/api/orgs/{org_id:int}/rounds/{round_id:int}"
@@ -20,6 +21,10 @@ ROUND = "/api/orgs/{org_id:int}/rounds/{round_id:int}"
 
 def _census_key(request: Request) -> bytes:
     return request.app.state.census_key
+
+
+def _round_keys(request: Request) -> RoundKeyStore:
+    return request.app.state.round_keys
 
 
 @post("/api/orgs/{org_id:int}/census/import", guards=[requires_role(OFFICIAL)], tags=["census"], status_code=201,
@@ -68,15 +73,30 @@ async def my_budgets(request: Request, actor: NamedDependency[Actor], round_id: 
                   "cumulative and scoring ballots send ``points``, one per listed project, in the same order.")
 async def cast_ballot(request: Request, actor: NamedDependency[Actor], round_id: FromPath[int],
                       budget_id: FromPath[int], data: JSONBody[CastBallot]) -> CastOut:
-    cast = await service.cast_ballot(actor, _census_key(request), round_id, budget_id, data.projects, data.points)
+    cast = await service.cast_ballot(actor, _census_key(request), round_id, budget_id, data.projects, data.points,
+                                     round_keys=_round_keys(request))
     return CastOut(cast.receipt, cast.content)
 
 
-@get(ROUND + "/receipts/{receipt:str}", opt={"public": True}, tags=["voting"],
-     summary="Look a receipt up: 'received' during voting, the ballot content after close")
-async def look_up_receipt(org_id: FromPath[int], round_id: FromPath[int], receipt: FromPath[str]) -> ReceiptOut:
-    found = await service.look_up_receipt(org_id, round_id, receipt)
+async def _receipt_out(request: Request, org_id: int, round_id: int, receipt: str) -> ReceiptOut:
+    found = await service.look_up_receipt(org_id, round_id, receipt, round_keys=_round_keys(request))
     return ReceiptOut(found.receipt, found.status, found.budget_id, found.content)
 
 
-ROUTES = [import_census, census_summary, bind_census, my_binding, my_budgets, cast_ballot, look_up_receipt]
+@get(ROUND + "/receipts/{receipt:str}", opt={"public": True}, tags=["voting"],
+     summary="Look a receipt up: 'received' during voting, the ballot content after close",
+     description="Prefer POST .../receipts/lookup: a receipt in a URL can end up in proxy access logs.")
+async def look_up_receipt(request: Request, org_id: FromPath[int], round_id: FromPath[int],
+                          receipt: FromPath[str]) -> ReceiptOut:
+    return await _receipt_out(request, org_id, round_id, receipt)
+
+
+@post(ROUND + "/receipts/lookup", opt={"public": True}, tags=["voting"], status_code=200,
+      summary="Look a receipt up (receipt in the body): 'received' during voting, the content after close")
+async def look_up_receipt_in_body(request: Request, org_id: FromPath[int], round_id: FromPath[int],
+                                  data: JSONBody[LookUpReceipt]) -> ReceiptOut:
+    return await _receipt_out(request, org_id, round_id, data.receipt)
+
+
+ROUTES = [import_census, census_summary, bind_census, my_binding, my_budgets, cast_ballot, look_up_receipt,
+          look_up_receipt_in_body]

@@ -256,3 +256,41 @@ def ballot_content(round_id: int, budget_id: int, project_ids: Sequence[int], co
 
 def encode_content(content: Mapping[str, Any]) -> str:
     return canonical_json(dict(content))
+
+
+# --- sealing: every ballot of a budget has the same size --------------------------------------------
+
+LENGTH_PREFIX_BYTES = 4
+PADDING_BLOCK = 256
+MAX_POINTS = 1_000_000  # the largest points value a ballot may carry (pb.voting.schemas.CastBallot)
+
+
+def padded_size(round_id: int, budget: Mapping[str, Any], config_hash: str) -> int:
+    """The plaintext size every sealed ballot of this budget is padded to.
+
+    It is the length of the longest content the frozen budget admits (every project listed, each
+    with the largest points value), rounded up to a block. It depends only on the public frozen
+    config, so the length of a ciphertext says nothing about the ballot inside it.
+    """
+    ballot_format = budget.get("ballot_format", APPROVAL)
+    project_ids = [int(p["proposal_id"]) for p in budget["projects"]]
+    points = [MAX_POINTS] * len(project_ids) if ballot_format in POINTS_FORMATS else None
+    longest = encode_content(ballot_content(round_id, int(budget["id"]), project_ids, config_hash, "0" * NONCE_BYTES * 2,
+                                            ballot_format=ballot_format, points=points))
+    needed = LENGTH_PREFIX_BYTES + len(longest.encode())
+    return -(-needed // PADDING_BLOCK) * PADDING_BLOCK
+
+
+def pad(content_json: str, size: int) -> bytes:
+    """Length prefix, the content, zeros up to ``size`` (refused if the content does not fit)."""
+    data = content_json.encode()
+    if LENGTH_PREFIX_BYTES + len(data) > size:
+        raise ValueError(f"a ballot of {len(data)} bytes does not fit the sealed size {size}")
+    return len(data).to_bytes(LENGTH_PREFIX_BYTES, "big") + data + bytes(size - LENGTH_PREFIX_BYTES - len(data))
+
+
+def unpad(plaintext: bytes) -> str:
+    length = int.from_bytes(plaintext[:LENGTH_PREFIX_BYTES], "big")
+    if LENGTH_PREFIX_BYTES + length > len(plaintext):
+        raise ValueError("a sealed ballot's length prefix is larger than the ballot")
+    return plaintext[LENGTH_PREFIX_BYTES:LENGTH_PREFIX_BYTES + length].decode()

@@ -1,16 +1,23 @@
-"""Queries for the census, participation and ballots. Engine differences live here."""
+"""Queries for the census, participation, sealed and opened ballots. Engine differences live here."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import asyncio
+import logging
+import secrets
+
 import msgspec
 
-from pb.db import is_postgres
+from pb.db import current_engine, is_postgres
 from pb.rounds.tables import Round
-from pb.voting.tables import Ballot, CensusEntry, Participation
+from pb.voting.tables import Ballot, CensusEntry, Participation, SealedBallot
 
 INSERT_CHUNK = 500  # rows per INSERT: well under SQLite's bound-parameter limit
+CHECKPOINT_ATTEMPTS = 50  # SQLite: a TRUNCATE checkpoint waits for readers; bounded retries
+
+log = logging.getLogger(__name__)
 
 
 class CensusEntryRow(msgspec.Struct):
@@ -129,8 +136,105 @@ async def participated_budgets(round_id: int, nullifier: str) -> set[int]:
     return {row["budget"] for row in rows}
 
 
-async def insert_ballot(receipt: str, round_id: int, budget_id: int, content: str) -> None:
-    await Ballot.insert(Ballot(receipt=receipt, round=round_id, budget=budget_id, content=content))
+class SealedRow(msgspec.Struct):
+    receipt_tag: str
+    ciphertext: bytes
+
+
+class RoundPhase(msgspec.Struct):
+    round_id: int
+    organisation_id: int
+    phase: str
+
+
+async def insert_sealed_ballot(round_id: int, receipt_tag: str, ciphertext: bytes) -> None:
+    await SealedBallot.insert(SealedBallot(receipt_tag=receipt_tag, round=round_id, ciphertext=ciphertext))
+
+
+async def sealed_ballot_exists(round_id: int, receipt_tag: str) -> bool:
+    return await SealedBallot.exists().where(
+        (SealedBallot.round == round_id) & (SealedBallot.receipt_tag == receipt_tag)
+    )
+
+
+async def sealed_ballots(round_id: int) -> list[SealedRow]:
+    rows = await SealedBallot.select(SealedBallot.receipt_tag, SealedBallot.ciphertext).where(
+        SealedBallot.round == round_id
+    )
+    return [SealedRow(row["receipt_tag"], bytes(row["ciphertext"])) for row in rows]
+
+
+async def sealed_count(round_id: int) -> int:
+    return await SealedBallot.count().where(SealedBallot.round == round_id)
+
+
+async def round_of(round_id: int, *, lock: bool = False) -> RoundPhase | None:
+    """Any organisation's round by id (for the ballot box, which is not a request of one member).
+
+    With ``lock`` inside a write transaction no one else can open this round's box or change its
+    phase until commit (PostgreSQL ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` excludes writers).
+    """
+    query = Round.select(Round.id.as_alias("round_id"), Round.organisation.as_alias("organisation_id"),
+                         Round.phase).where(Round.id == round_id)
+    if lock and is_postgres():
+        query = query.lock_rows()
+    row = await query.first()
+    return msgspec.convert(row, RoundPhase) if row else None
+
+
+async def rounds_with_sealed_ballots() -> list[int]:
+    rows = await SealedBallot.select(SealedBallot.round).distinct()
+    return sorted(row["round"] for row in rows)
+
+
+async def publish_ballots(ballots: list[StoredBallot]) -> None:
+    """Insert opened ballots in the order given (the caller shuffles), in chunks."""
+    for start in range(0, len(ballots), INSERT_CHUNK):
+        await Ballot.insert(*(
+            Ballot(receipt=b.receipt, round=b.round, budget=b.budget, content=b.content)
+            for b in ballots[start:start + INSERT_CHUNK]
+        )).on_conflict(action="DO NOTHING")
+
+
+async def delete_sealed_ballots(round_id: int) -> None:
+    """Remove the round's sealed rows so that no copy of the database files holds them any more.
+
+    PostgreSQL: a DELETE leaves dead row versions that VACUUM must keep while any transaction's
+    snapshot might still see them, so the table is emptied with TRUNCATE instead (a new, empty file;
+    the old one is unlinked at commit, whatever snapshots exist) and the other rounds' sealed rows
+    are put back in a random order. SQLite: ``secure_delete`` overwrites the deleted rows with
+    zeros; ``reclaim_sealed_space`` then clears the WAL and free pages. Storage order is unrelated
+    to the order the opened ballots were published in.
+    """
+    if is_postgres():
+        table = SealedBallot._meta.tablename
+        await SealedBallot.raw(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        others = await SealedBallot.select(SealedBallot.receipt_tag, SealedBallot.round,
+                                           SealedBallot.ciphertext).where(SealedBallot.round != round_id)
+        secrets.SystemRandom().shuffle(others)
+        await SealedBallot.raw(f"TRUNCATE {table}")
+        for start in range(0, len(others), INSERT_CHUNK):
+            await SealedBallot.insert(*(SealedBallot(**row) for row in others[start:start + INSERT_CHUNK]))
+        return
+    await SealedBallot.raw("PRAGMA secure_delete = ON")
+    await SealedBallot.delete().where(SealedBallot.round == round_id)
+
+
+async def reclaim_sealed_space() -> None:
+    """SQLite: rebuild the file without free pages (``VACUUM``), then copy the WAL back and empty it
+    (TRUNCATE checkpoint), so no page image of a sealed row is left. Run outside a transaction.
+    PostgreSQL needs nothing more: ``delete_sealed_ballots`` already replaced the table's files.
+    """
+    engine = current_engine()
+    if is_postgres(engine):
+        return
+    await engine.run_ddl("VACUUM")
+    for _ in range(CHECKPOINT_ATTEMPTS):
+        rows = await engine.run_ddl("PRAGMA wal_checkpoint(TRUNCATE)")
+        if rows and not rows[0].get("busy"):
+            return
+        await asyncio.sleep(0.1)
+    log.warning("the WAL could not be truncated after opening a ballot box: readers kept it busy")
 
 
 async def ballot_by_receipt(round_id: int, receipt: str) -> StoredBallot | None:

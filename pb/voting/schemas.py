@@ -23,6 +23,11 @@ class CastBallot(msgspec.Struct, forbid_unknown_fields=True):
         | None = None
 
 
+class LookUpReceipt(msgspec.Struct, forbid_unknown_fields=True):
+    # in the body, not the URL, so no proxy access log links an address to a receipt
+    receipt: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
 class CensusImportOut(msgspec.Struct):
     lines: int
     imported: int

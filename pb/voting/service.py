@@ -1,22 +1,35 @@
-"""Census and voting use cases: import, bind, cast, look up a receipt."""
+"""Census and voting use cases: import, bind, cast, look up a receipt, open the ballot box at close.
+
+Ballot secrecy against a database reader (docs/ballot-secrecy.md): while voting runs a ballot is
+stored only sealed to the round's public key with its receipt as an HMAC tag; at close the box is
+opened into the public ballot table in a random order and the round's keys are destroyed.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 from dataclasses import dataclass
 from typing import Any, Mapping
+
+from nacl.exceptions import CryptoError
 
 from pb.accounts.domain import Actor
 from pb.audit import service as audit
 from pb.core.canonical import canonical_json, sha256_hex
 from pb.core.clock import utcnow
 from pb.core.errors import Conflict, Forbidden, Invalid, NotFound
+from pb.core.keyring import RoundKeys, RoundKeyStore
 from pb.db import is_unique_violation, write_transaction
 from pb.rounds import repo as rounds_repo
 from pb.tally import BallotError
 from pb.voting import domain, repo
 
 ONLINE = "online"
+SYSTEM = "system"  # the audit actor when the server finishes an opening by itself (start-up)
+
+log = logging.getLogger(__name__)
 
 
 # --- census -------------------------------------------------------------------------------------
@@ -132,12 +145,23 @@ def _already_voted() -> Conflict:
     return Conflict("You have already voted in this budget; one person, one ballot.", code="already_voted")
 
 
+def _keys_of(round_keys: RoundKeyStore, round_id: int) -> RoundKeys:
+    keys = round_keys.load(round_id)
+    if keys is None:
+        raise Conflict("This round's ballot box keys are not in the secrets folder, so no ballot can be sealed; "
+                       "every server of this deployment must share the secrets folder.", code="ballot_box_unavailable")
+    return keys
+
+
 async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id: int,
-                      project_ids: list[int], points: list[int] | None = None) -> CastReceipt:
-    """Record who voted (nullifier) and what was voted (ballot) in one transaction.
+                      project_ids: list[int], points: list[int] | None = None, *,
+                      round_keys: RoundKeyStore) -> CastReceipt:
+    """Record who voted (nullifier) and the sealed ballot in one transaction.
 
     The unique index on (round, budget, nullifier) is the guarantee against double voting: of
-    concurrent casts by one person exactly one commits, the others get 409.
+    concurrent casts by one person exactly one commits, the others get 409. The database gets the
+    content only sealed (padded to the budget's fixed size) and the receipt only as an HMAC tag;
+    the voter gets both in clear.
     """
     config = await _frozen_round(actor, round_id)
     budget = _budget_of(config, budget_id)
@@ -152,17 +176,20 @@ async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id:
     voter = domain.nullifier(census_key, round_id, entry.id)
     if await repo.has_participated(round_id, budget_id, voter):
         raise _already_voted()
+    keys = _keys_of(round_keys, round_id)
+    config_hash = sha256_hex(canonical_json(dict(config)))
     content = domain.encode_content(domain.ballot_content(
-        round_id, budget_id, project_ids, sha256_hex(canonical_json(dict(config))),
+        round_id, budget_id, project_ids, config_hash,
         ballot_format=budget.get("ballot_format", domain.APPROVAL), points=points))
     receipt = domain.receipt_of(content)
+    sealed = keys.seal(domain.pad(content, domain.padded_size(round_id, budget, config_hash)))
     try:
         async with write_transaction():
             phase = await repo.round_phase(actor.organisation_id, round_id, lock=True)
             if phase != domain.VOTING:
                 raise Conflict(f"The round is not open for voting (phase: {phase}).", code="not_voting")
             await repo.insert_participation(round_id, budget_id, voter, ONLINE)
-            await repo.insert_ballot(receipt, round_id, budget_id, content)
+            await repo.insert_sealed_ballot(round_id, keys.receipt_tag(receipt), sealed)
     except Conflict as error:
         if error.code is None and is_unique_violation(error.__cause__):
             raise _already_voted() from error
@@ -194,14 +221,110 @@ class ReceiptStatus:
     content: dict[str, Any] | None
 
 
-async def look_up_receipt(organisation_id: int, round_id: int, receipt: str) -> ReceiptStatus:
-    """During voting only "received"; after close the ballot content too (recorded-as-cast)."""
+async def look_up_receipt(organisation_id: int, round_id: int, receipt: str, *,
+                          round_keys: RoundKeyStore) -> ReceiptStatus:
+    """During voting only "received" (found by its tag among the sealed ballots); once the box is
+    opened the ballot content too (recorded-as-cast)."""
     phase = await repo.round_phase(organisation_id, round_id)
     if phase is None:
         raise NotFound("No such round.")
-    ballot = await repo.ballot_by_receipt(round_id, receipt.lower())
-    if ballot is None:
-        raise NotFound("No ballot with this receipt in this round.", code="unknown_receipt")
+    receipt = receipt.lower()
     if phase in domain.AFTER_CLOSE:
-        return ReceiptStatus(ballot.receipt, "received", ballot.budget, json.loads(ballot.content))
-    return ReceiptStatus(ballot.receipt, "received", None, None)
+        ballot = await repo.ballot_by_receipt(round_id, receipt)
+        if ballot is not None:
+            return ReceiptStatus(ballot.receipt, "received", ballot.budget, json.loads(ballot.content))
+    if phase in domain.AFTER_CLOSE | {domain.VOTING}:
+        keys = round_keys.load(round_id)  # None once the box is opened: every ballot is public then
+        if keys is not None and await repo.sealed_ballot_exists(round_id, keys.receipt_tag(receipt)):
+            return ReceiptStatus(receipt, "received", None, None)
+    raise NotFound("No ballot with this receipt in this round.", code="unknown_receipt")
+
+
+# --- the ballot box: keys at voting open, opening at close -----------------------------------------
+
+
+async def create_ballot_box(round_keys: RoundKeyStore, organisation_id: int, actor_pseudonym: str,
+                            round_id: int) -> None:
+    """Fresh round keys when voting opens (call inside the transaction that opens voting).
+
+    The audit event publishes the sealing public key, so everyone can later see which box was opened.
+    """
+    keys = round_keys.create(round_id)
+    await audit.record(organisation_id, actor_pseudonym, "ballot_box.created", f"round:{round_id}",
+                       {"sealing_public_key": keys.public_key.hex()})
+
+
+def _opened(keys: RoundKeys, round_id: int, row: repo.SealedRow) -> repo.StoredBallot:
+    """One sealed ballot opened and checked: it decrypts, and its receipt has the stored tag."""
+    content = domain.unpad(keys.unseal(row.ciphertext))
+    receipt = domain.receipt_of(content)
+    if keys.receipt_tag(receipt) != row.receipt_tag:
+        raise ValueError("a sealed ballot's content does not match its receipt tag")
+    budget_id = int(json.loads(content)["budget_id"])
+    return repo.StoredBallot(receipt, round_id, budget_id, content)
+
+
+async def open_ballot_box(round_keys: RoundKeyStore, round_id: int, actor_pseudonym: str = SYSTEM) -> int:
+    """Open a closed round's sealed ballots into the public ballot table; returns how many.
+
+    Idempotent and crash-safe, so it is simply run again (at the next close attempt, tally or
+    start-up) until it is done:
+    1. one transaction (round row locked): decrypt every sealed ballot, insert them in a random
+       order, delete the sealed rows, audit event. All or nothing: a ballot is never lost or doubled.
+    2. reclaim the space the sealed rows used (VACUUM, WAL truncation).
+    3. destroy the round's keys; only now, when no sealed row is left to open.
+    """
+    found = await repo.round_of(round_id)
+    if found is None or found.phase not in domain.AFTER_CLOSE:
+        return 0
+    opened = 0
+    if await repo.sealed_count(round_id):
+        keys = round_keys.load(round_id)
+        if keys is not None:
+            opened = await _open_sealed(keys, found.organisation_id, round_id, actor_pseudonym)
+        elif await repo.sealed_count(round_id):  # not merely opened by another worker meanwhile
+            raise Conflict("The sealed ballots of this round cannot be opened: the round's keys are missing from "
+                           "the secrets folder (restore it from its backup).", code="ballot_box_keys_missing")
+    if round_keys.exists(round_id):
+        if await repo.sealed_count(round_id):
+            raise Conflict("The ballot box was not completely opened.", code="ballot_box_not_opened")
+        await repo.reclaim_sealed_space()
+        round_keys.destroy(round_id)
+    return opened
+
+
+async def _open_sealed(keys: RoundKeys, organisation_id: int, round_id: int, actor_pseudonym: str) -> int:
+    async with write_transaction():
+        await repo.round_of(round_id, lock=True)  # one opener at a time; a second finds nothing left
+        rows = await repo.sealed_ballots(round_id)
+        try:
+            ballots = [_opened(keys, round_id, row) for row in rows]
+        except (CryptoError, ValueError, KeyError) as error:
+            raise Conflict(f"A sealed ballot of this round cannot be opened ({error}); nothing was opened. "
+                           "The database or the round's keys were altered.", code="ballot_box_corrupt") from error
+        secrets.SystemRandom().shuffle(ballots)
+        await repo.publish_ballots(ballots)
+        await repo.delete_sealed_ballots(round_id)
+        if ballots:
+            counts: dict[str, int] = {}
+            for ballot in ballots:
+                counts[str(ballot.budget)] = counts.get(str(ballot.budget), 0) + 1
+            await audit.record(organisation_id, actor_pseudonym, "ballot_box.opened", f"round:{round_id}",
+                               {"ballots": dict(sorted(counts.items()))})
+    return len(ballots)
+
+
+async def open_pending_ballot_boxes(round_keys: RoundKeyStore) -> list[int]:
+    """At start-up: finish every opening a crash or a failed close left half done."""
+    pending = set(await repo.rounds_with_sealed_ballots()) | set(round_keys.round_ids())
+    finished = []
+    for round_id in sorted(pending):
+        found = await repo.round_of(round_id)
+        if found is None or found.phase not in domain.AFTER_CLOSE:
+            continue
+        try:
+            await open_ballot_box(round_keys, round_id)
+            finished.append(round_id)
+        except Conflict as error:
+            log.error("the ballot box of round %s could not be opened: %s", round_id, error.detail)
+    return finished

@@ -1,6 +1,6 @@
 """Census, participation (who voted) and ballots (what was voted), kept apart on purpose."""
 
-from piccolo.columns import ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Bytea, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from pb.accounts.tables import User
@@ -26,8 +26,21 @@ class Participation(Table):
     # UNIQUE(round, budget, nullifier): pb_0003_unique_indexes -- one ballot per person and budget
 
 
+class SealedBallot(Table):
+    """A ballot while voting runs: its content sealed to the round's public key, its receipt only as
+    an HMAC tag. A reader of the database learns neither; at close the round's box is opened into
+    ``Ballot`` (shuffled, in a fresh transaction), these rows are deleted and the keys destroyed.
+    See docs/ballot-secrecy.md.
+    """
+
+    receipt_tag = Varchar(length=64, primary_key=True)  # HMAC(round tag key, receipt): random-looking
+    round = ForeignKey(Round, index=True)
+    ciphertext = Bytea()  # sealed box of the length-prefixed, padded canonical content (fixed size per budget)
+
+
 class Ballot(Table):
-    """What was voted: content and receipt only; no user, no time, no insertion-ordered id."""
+    """What was voted, published when the round's ballot box is opened at close: content and
+    receipt only; no user, no time, no cast-ordered id (rows are inserted in a random order)."""
 
     receipt = Varchar(length=64, primary_key=True)  # SHA-256 of the canonical ballot incl. a nonce
     round = ForeignKey(Round, index=True)

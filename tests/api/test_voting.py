@@ -18,10 +18,12 @@ pytestmark = [pytest.mark.anyio, pytest.mark.db]
 
 
 async def _rows(round_id: int) -> tuple[int, int]:
-    from pb.voting.tables import Ballot, Participation
+    """(participation rows, ballots) of a round; while voting runs every ballot is sealed."""
+    from pb.voting.tables import Ballot, Participation, SealedBallot
 
     return (await Participation.count().where(Participation.round == round_id),
-            await Ballot.count().where(Ballot.round == round_id))
+            await SealedBallot.count().where(SealedBallot.round == round_id)
+            + await Ballot.count().where(Ballot.round == round_id))
 
 
 async def test_cast_returns_a_receipt_that_is_the_hash_of_the_content(client):
@@ -59,6 +61,18 @@ async def test_receipt_lookup_says_received_during_voting_and_shows_content_afte
     assert after["budget_id"] == world["budgets"]["south"] and after["content"]["projects"] == [p4]
 
 
+async def test_receipt_lookup_by_post_keeps_the_receipt_out_of_the_url(client):
+    world = await round_in_voting_with_voters(client)
+    receipt = (await cast(client, world, world["voters"][2], "south", [world["proposals"]["south"][0]])).json()["receipt"]
+    during = await client.post(round_url(world, "/receipts/lookup"), json={"receipt": receipt.upper()})
+    assert during.status_code == 200 and during.json()["status"] == "received" and during.json()["content"] is None
+    unknown = await client.post(round_url(world, "/receipts/lookup"), json={"receipt": "f" * 64})
+    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_receipt"
+    await advance(client, world["org_id"], world["round_id"], world["official"], "closed")
+    after = (await client.post(round_url(world, "/receipts/lookup"), json={"receipt": receipt})).json()
+    assert after["receipt"] == receipt and after["budget_id"] == world["budgets"]["south"]
+
+
 async def test_second_ballot_in_the_same_budget_is_409(client):
     world = await round_in_voting_with_voters(client)
     p1, p2, _ = world["proposals"]["north"]
@@ -89,7 +103,7 @@ async def test_participation_and_ballot_are_written_together(client, monkeypatch
     async def broken_insert(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(repo, "insert_ballot", broken_insert)
+    monkeypatch.setattr(repo, "insert_sealed_ballot", broken_insert)
     failed = await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])
     assert failed.status_code == 500
     assert await _rows(world["round_id"]) == (0, 0)

@@ -185,3 +185,53 @@ def test_receipt_is_the_hash_of_the_canonical_content_and_nonces_differ(projects
 def test_minimum_spend_rounds_up():
     assert domain.minimum_spend(150_000, 50) == 75_000
     assert domain.minimum_spend(101, 50) == 51
+
+
+# --- sealing -------------------------------------------------------------------------------------
+
+CONFIG_HASH = "c" * 64
+
+
+@settings(max_examples=200)
+@given(budgets(), st.data())
+def test_every_ballot_of_a_budget_pads_to_the_same_size_and_unpads_to_itself(budget, data):
+    """Invariant: whatever a valid ballot lists (any projects, any points up to MAX_POINTS), its
+    padded plaintext has the budget's one size, so sealed ciphertexts all have one length."""
+    ids = [p["proposal_id"] for p in budget["projects"]]
+    chosen = data.draw(st.lists(st.sampled_from(ids), unique=True, max_size=len(ids)))
+    points = data.draw(st.lists(st.integers(0, domain.MAX_POINTS), min_size=len(chosen), max_size=len(chosen)))
+    ballot_format = budget["ballot_format"]
+    content = domain.encode_content(domain.ballot_content(
+        987, 1, chosen, CONFIG_HASH, ballot_format=ballot_format,
+        points=points if ballot_format in domain.POINTS_FORMATS else None))
+    size = domain.padded_size(987, budget, CONFIG_HASH)
+    padded = domain.pad(content, size)
+    assert len(padded) == size and size % domain.PADDING_BLOCK == 0
+    assert domain.unpad(padded) == content
+
+
+def test_a_content_longer_than_the_sealed_size_is_refused_not_cut():
+    with pytest.raises(ValueError, match="does not fit"):
+        domain.pad("x" * 300, 256)
+    with pytest.raises(ValueError, match="length prefix"):
+        domain.unpad((1000).to_bytes(4, "big") + b"short")
+
+
+def test_round_keys_seal_open_and_tag_and_are_gone_once_destroyed(tmp_path):
+    from nacl.exceptions import CryptoError
+
+    from pb.core.keyring import RoundKeyStore
+
+    store = RoundKeyStore(tmp_path)
+    keys = store.create(7)
+    assert (store.folder / "round-7.json").stat().st_mode & 0o777 == 0o600
+    loaded = store.load(7)
+    sealed = keys.seal(b"a ballot")
+    assert loaded.unseal(sealed) == b"a ballot" and len(sealed) == len(b"a ballot") + 48
+    assert loaded.receipt_tag("r") == keys.receipt_tag("r") != RoundKeyStore(tmp_path / "other").create(7).receipt_tag("r")
+    assert store.round_ids() == [7]
+    with pytest.raises(CryptoError):
+        store.create(7).unseal(sealed)  # a new box for the same round cannot open the old one
+    assert store.destroy(7) and store.load(7) is None and not store.exists(7) and store.round_ids() == []
+    assert not store.destroy(7)
+    assert list(store.folder.iterdir()) == []  # no temporary file left behind
