@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         db.bind_engine(engine)
         await db.start(engine)
         await db.prepare_engine(engine)
-        background.append(asyncio.create_task(sign_heads_hourly()))
+        background.append(asyncio.create_task(sign_heads_hourly(round_keys)))
         await open_pending_ballot_boxes(round_keys)  # finish an opening a crash interrupted
 
     async def on_shutdown() -> None:

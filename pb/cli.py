@@ -120,10 +120,18 @@ def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
 
 @audit.command("checkpoint")
 def audit_checkpoint() -> None:
-    """Sign every organisation's chain head that moved since its last checkpoint (for cron)."""
+    """Publish board snapshots of voting rounds, then sign every chain head that moved (for cron)."""
     from pb.audit import service
+    from pb.board.service import refresh_all_snapshots
+    from pb.core.keyring import RoundKeyStore
 
-    click.echo(f"signed {_run(load_settings(), service.sign_all_heads)} new checkpoint(s)")
+    settings = load_settings()
+
+    async def both() -> tuple[int, int]:
+        return await refresh_all_snapshots(RoundKeyStore(settings.secrets_dir)), await service.sign_all_heads()
+
+    snapshots, signed = _run(settings, both)
+    click.echo(f"published {snapshots} board snapshot(s); signed {signed} new checkpoint(s)")
 
 
 @main.group()

@@ -107,15 +107,20 @@ async def list_events(organisation_id: int, after_seq: int = 0, limit: int = 100
     return await repo.list_events(organisation_id, after_seq=after_seq, limit=limit)
 
 
-async def sign_heads_hourly() -> None:
-    """Run by the app in the background: sign moved heads every CHECKPOINT_INTERVAL_SECONDS."""
+async def sign_heads_hourly(round_keys=None) -> None:
+    """Run by the app in the background every CHECKPOINT_INTERVAL_SECONDS: publish the board
+    snapshots of voting rounds that received a batch, then sign every head that moved."""
     import asyncio
 
     import structlog
 
+    from pb.board.service import refresh_all_snapshots
+
     while True:
         await asyncio.sleep(CHECKPOINT_INTERVAL_SECONDS)
         try:
+            if round_keys is not None:
+                await refresh_all_snapshots(round_keys)
             await sign_all_heads()
         except Exception:  # noqa: BLE001 - a failed round of signing must not stop the next one
             structlog.get_logger().exception("checkpoint_signing_failed")

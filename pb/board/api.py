@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import get
+from litestar import Request, get
 from litestar.params import FromPath, Parameter
 
 from pb.board import service
@@ -44,8 +44,8 @@ class BoardBallotOut(msgspec.Struct):
 @get(ROUND, opt={"public": True}, tags=["board"],
      summary="The bulletin board: while voting runs the received receipts (batched snapshot) and their Merkle "
              "root; after close each budget's ballot count and Merkle root")
-async def board(org_id: FromPath[int], round_id: FromPath[int]) -> BoardOut:
-    found = await service.board(org_id, round_id)
+async def board(request: Request, org_id: FromPath[int], round_id: FromPath[int]) -> BoardOut:
+    found = await service.board(org_id, round_id, request.app.state.round_keys)
     snapshot = found.snapshot and SnapshotOut(found.snapshot.number, found.snapshot.ballots,
                                               found.snapshot.merkle_root, found.snapshot.published_at,
                                               found.snapshot.receipt_list, found.snapshot.replaced_list)

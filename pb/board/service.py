@@ -58,9 +58,11 @@ async def _closed_round(organisation_id: int, round_id: int) -> tuple[str, dict]
     return found.phase, config
 
 
-async def board(organisation_id: int, round_id: int) -> Board:
+async def board(organisation_id: int, round_id: int, round_keys=None) -> Board:
     found = await rounds_repo.get_round(organisation_id, round_id)
     if found is not None and found.phase == "voting":
+        if round_keys is not None:
+            await refresh_snapshot(round_keys, organisation_id, round_id)
         return Board(round_id, found.phase, [], await repo.latest(round_id))
     phase, config = await _closed_round(organisation_id, round_id)
     budgets = []
@@ -121,6 +123,31 @@ async def publish_snapshot(organisation_id: int, round_id: int, received: list[s
     except Conflict:  # another worker published this number first: its snapshot stands
         return None
     return snapshot
+
+
+async def refresh_snapshot(round_keys, organisation_id: int, round_id: int) -> repo.Snapshot | None:
+    """Publish a snapshot of a voting round's received receipts if a batch has arrived.
+
+    Run when someone reads the board and by the hourly job; cheap when nothing new arrived.
+    """
+    from pb.voting import service as voting
+
+    found = await rounds_repo.get_round(organisation_id, round_id)
+    if found is None or found.phase != "voting":
+        return None
+    received = await voting.received_receipts(round_keys, round_id)
+    last = await repo.latest(round_id)
+    if len(received) - (last.ballots if last else 0) < MIN_BATCH:
+        return None
+    return await publish_snapshot(organisation_id, round_id, received, [])
+
+
+async def refresh_all_snapshots(round_keys) -> int:
+    """The hourly job's share: a snapshot for every voting round that received a batch."""
+    published = 0
+    for organisation_id, round_id in await rounds_repo.rounds_in_phase("voting"):
+        published += await refresh_snapshot(round_keys, organisation_id, round_id) is not None
+    return published
 
 
 def snapshot_proof(snapshot: repo.Snapshot, receipt: str) -> ReceiptProof | None:

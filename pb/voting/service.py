@@ -328,3 +328,19 @@ async def open_pending_ballot_boxes(round_keys: RoundKeyStore) -> list[int]:
         except Conflict as error:
             log.error("the ballot box of round %s could not be opened: %s", round_id, error.detail)
     return finished
+
+
+# --- the bulletin board while voting runs ----------------------------------------------------------
+
+
+async def received_receipts(round_keys: RoundKeyStore, round_id: int) -> list[str]:
+    """The receipts of the sealed ballots of a round that is voting, opened in memory only.
+
+    For the bulletin board's snapshots: the server holds the round keys while voting runs anyway;
+    nothing opened here is stored but the sorted receipts the board publishes. Empty once the box
+    is opened (the keys are gone; the public ballot table is the board then).
+    """
+    keys = round_keys.load(round_id)
+    if keys is None:
+        return []
+    return sorted(_opened(keys, round_id, row).receipt for row in await repo.sealed_ballots(round_id))

@@ -74,3 +74,17 @@ async def test_while_voting_the_board_shows_the_latest_snapshot_and_the_receipt_
     assert "not on the board yet" in later.text
     bad = await client.get(f"/orgs/{world['org_id']}/rounds/{world['round_id']}/receipt", params={"receipt": "xyz"})
     assert bad.status_code == 200 and "64 characters" in bad.text
+
+
+async def test_sealed_ballots_reach_the_board_as_receipts_only_once_a_batch_has_arrived(client, monkeypatch):
+    from pb.board import service
+
+    monkeypatch.setattr(service, "MIN_BATCH", 5)  # the standard ballots are 7: 4 + 3 must not publish twice
+    world = await round_in_voting_with_voters(client, "live")
+    receipts = await cast_standard_ballots(client, world)
+    board = (await client.get(round_url(world, "/board"))).json()
+    assert sorted(receipts) == board["snapshot"]["receipts"] and board["snapshot"]["number"] == 1
+    assert (await client.get(round_url(world, "/board"))).json()["snapshot"]["number"] == 1  # no new batch
+    assert "content" not in json.dumps(board["snapshot"]) and "projects" not in json.dumps(board)
+    proof = (await client.get(round_url(world, f"/board/proofs/{receipts[0]}"))).json()
+    assert proof["status"] == "received" and verify_receipt(receipts[0], proof=proof).ok

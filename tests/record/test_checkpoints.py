@@ -67,7 +67,7 @@ def test_pb_audit_verify_catches_a_deletion_with_a_checkpoint_the_auditor_kept(d
 
     organisation_id = asyncio.run(_seed_chain(database_url, role_changes=4))
     first = _run_cli(database_url, secrets_dir, "audit", "checkpoint")
-    assert first.exit_code == 0 and "signed 1 new checkpoint(s)" in first.output, first.output
+    assert first.exit_code == 0 and "signed 1 new checkpoint(s)" in first.output and "published 0 board" in first.output, first.output
     assert "signed 0 new" in _run_cli(database_url, secrets_dir, "audit", "checkpoint").output
     kept = asyncio.run(_stored_checkpoints(database_url, organisation_id))
     assert kept[0]["seq"] == 5 and _signature_ok(kept[0])
