@@ -15,14 +15,14 @@ from pb.proposals.tables import Appeal, Proposal, ProposalCoProposer, Review
 from pb.results.tables import ProjectResult, TallyRun
 from pb.rounds.tables import Budget, Round
 from pb.sandbox.tables import SandboxElection
-from pb.voting.tables import Ballot, CensusEntry, Participation, SealedBallot
+from pb.voting.tables import Ballot, CensusEntry, Participation, ReplacedReceipt, SealedBallot
 
 TABLES = [
     Organisation, User, Membership, RefreshToken, RevokedAccessToken,
     AuditEvent, AuditCheckpoint,
     Round, Budget,
     Proposal, ProposalCoProposer, Review, Appeal,
-    CensusEntry, Participation, SealedBallot, Ballot,
+    CensusEntry, Participation, SealedBallot, Ballot, ReplacedReceipt,
     TallyRun, ProjectResult,
     Grant, Tranche, ProgressReport,
     SandboxElection, BoardSnapshot,

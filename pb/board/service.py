@@ -93,6 +93,8 @@ async def receipt_proof(organisation_id: int, round_id: int, receipt: str) -> Re
             content = json.loads(ballots[receipts.index(receipt)].content)
             return ReceiptProof(receipt, "counted", int(budget["id"]), content, index, len(receipts), path,
                                 spec.merkle_root(receipts))
+    if receipt in await voting_repo.replaced_receipts(round_id):
+        return ReceiptProof(receipt, "replaced", None, None, -1, 0, [], "")
     raise NotFound("No counted ballot has this receipt in this round. Keep your receipt and the round's "
                    "election record: together they show your ballot is missing.", code="unknown_receipt")
 
@@ -136,10 +138,8 @@ async def refresh_snapshot(round_keys, organisation_id: int, round_id: int) -> r
     if found is None or found.phase != "voting":
         return None
     received = await voting.received_receipts(round_keys, round_id)
-    last = await repo.latest(round_id)
-    if len(received) - (last.ballots if last else 0) < MIN_BATCH:
-        return None
-    return await publish_snapshot(organisation_id, round_id, received, [])
+    replaced = await voting_repo.replaced_receipts(round_id)
+    return await publish_snapshot(organisation_id, round_id, received, replaced)
 
 
 async def refresh_all_snapshots(round_keys) -> int:

@@ -11,7 +11,7 @@ from piccolo.table import Table
 
 ID = "2026-12-01T00:00:08:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "audit checkpoints, Pabulib sandbox, board snapshots"
+DESCRIPTION = "audit checkpoints, Pabulib sandbox, board snapshots, vote revision"
 
 
 class AuditCheckpoint(Table, tablename="audit_checkpoint"):
@@ -43,7 +43,14 @@ class BoardSnapshot(Table, tablename="board_snapshot"):
     published_at = Varchar(length=40)
 
 
+class ReplacedReceipt(Table, tablename="replaced_receipt"):
+    receipt = Varchar(length=64, primary_key=True)
+    round = Integer(index=True)
+
+
 STATEMENTS = [
+    # vote revision: the sealed pointer from a participation row to the voter's current ballot
+    "ALTER TABLE participation ADD COLUMN pointer {bytes} NULL",
     # one snapshot per number and round
     "CREATE UNIQUE INDEX board_snapshot_round_number ON board_snapshot (round, number)",
     # one checkpoint per signed head: (organisation, seq) is signed once
@@ -56,12 +63,12 @@ async def forwards():
 
     async def create():
         engine = engine_finder()
-        for table in (AuditCheckpoint, SandboxElection, BoardSnapshot):
+        for table in (AuditCheckpoint, SandboxElection, BoardSnapshot, ReplacedReceipt):
             table._meta.db = engine
             for statement in table.create_table().ddl:
                 await engine.run_ddl(statement)
         for statement in STATEMENTS:
-            await engine.run_ddl(statement)
+            await engine.run_ddl(statement.format(bytes="BYTEA" if engine.engine_type == "postgres" else "BLOB"))
 
     manager.add_raw(create)
     return manager

@@ -222,9 +222,10 @@ def eligible_count_for(budget: FrozenBudget, counts: Mapping[str, int]) -> int:
 
 def frozen_config(*, round_id: int, organisation_id: int, title: str, currency: str, rule: str,
                   options: Mapping[str, Any], budgets: Sequence[FrozenBudget],
-                  counts: Mapping[str, int]) -> dict[str, Any]:
+                  counts: Mapping[str, int], allow_revision: bool = False) -> dict[str, Any]:
     """The canonical record of what voting runs on (shape agreed with voting and results)."""
     return {
+        "allow_revision": allow_revision,
         "round_id": round_id,
         "organisation_id": organisation_id,
         "title": title,

@@ -215,6 +215,7 @@ async def _freeze(actor: Actor, found: RoundRow) -> str:
     config = domain.frozen_config(
         round_id=found.id, organisation_id=found.organisation_id, title=found.title, currency=found.currency,
         rule=found.tally_rule, options=found.options, budgets=budgets, counts=counts,
+        allow_revision=found.allow_revision,
     )
     seed = secrets.token_hex(LOTTERY_SEED_BYTES) if uses_lottery(config) else None
     if seed is not None:  # commit now, reveal at the tally: nobody can pick the seed after seeing ballots
