@@ -67,6 +67,7 @@ def _route_handlers() -> list:
     from pb.board.api import ROUTES as board
     from pb.board.views import ROUTES as board_pages
     from pb.grants.api import ROUTES as grants
+    from pb.paper.api import ROUTES as paper
     from pb.payments.api import ROUTES as payments
     from pb.proposals.api import ROUTES as proposals
     from pb.record.api import ROUTES as record
@@ -76,7 +77,7 @@ def _route_handlers() -> list:
     from pb.voting.api import ROUTES as voting
     from pb.web.views import ROUTES as web
 
-    return [*accounts, *audit, *board, *grants, *payments, *proposals, *record, *results, *rounds, *sandbox,
+    return [*accounts, *audit, *board, *grants, *paper, *payments, *proposals, *record, *results, *rounds, *sandbox,
             *voting, *web, *board_pages]
 
 

@@ -10,6 +10,7 @@ from piccolo.conf.apps import AppConfig
 from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedAccessToken, User
 from pb.audit.tables import AuditCheckpoint, AuditEvent
 from pb.board.tables import BoardSnapshot
+from pb.paper.tables import PaperEntry
 from pb.grants.tables import Grant, ProgressReport, Tranche
 from pb.proposals.tables import Appeal, Proposal, ProposalCoProposer, Review
 from pb.results.tables import ProjectResult, TallyRun
@@ -25,7 +26,7 @@ TABLES = [
     CensusEntry, Participation, SealedBallot, Ballot, ReplacedReceipt,
     TallyRun, ProjectResult,
     Grant, Tranche, ProgressReport,
-    SandboxElection, BoardSnapshot,
+    SandboxElection, BoardSnapshot, PaperEntry,
 ]
 
 APP_CONFIG = AppConfig(

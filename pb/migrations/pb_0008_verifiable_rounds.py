@@ -5,13 +5,13 @@ and pb.board.tables.BoardSnapshot as of this migration, created with Piccolo's o
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns import Integer, Text, Varchar
+from piccolo.columns import Bytea, Integer, Text, Varchar
 from piccolo.engine import engine_finder
 from piccolo.table import Table
 
 ID = "2026-12-01T00:00:08:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "audit checkpoints, Pabulib sandbox, board snapshots, vote revision"
+DESCRIPTION = "audit checkpoints, Pabulib sandbox, board snapshots, vote revision, paper ballots"
 
 
 class AuditCheckpoint(Table, tablename="audit_checkpoint"):
@@ -48,7 +48,19 @@ class ReplacedReceipt(Table, tablename="replaced_receipt"):
     round = Integer(index=True)
 
 
+class PaperEntry(Table, tablename="paper_entry"):
+    round = Integer(index=True)
+    budget = Integer()
+    sheet = Varchar(length=40)
+    station = Varchar(length=80)
+    entered_by = Integer()
+    status = Varchar(length=12)
+    sealed = Bytea()
+
+
 STATEMENTS = [
+    # double entry: each official types a paper sheet once
+    "CREATE UNIQUE INDEX paper_entry_once ON paper_entry (round, budget, sheet, entered_by)",
     # vote revision: the sealed pointer from a participation row to the voter's current ballot
     "ALTER TABLE participation ADD COLUMN pointer {bytes} NULL",
     # one snapshot per number and round
@@ -63,7 +75,7 @@ async def forwards():
 
     async def create():
         engine = engine_finder()
-        for table in (AuditCheckpoint, SandboxElection, BoardSnapshot, ReplacedReceipt):
+        for table in (AuditCheckpoint, SandboxElection, BoardSnapshot, ReplacedReceipt, PaperEntry):
             table._meta.db = engine
             for statement in table.create_table().ddl:
                 await engine.run_ddl(statement)

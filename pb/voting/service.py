@@ -174,6 +174,41 @@ async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id:
                                project_ids, points, ONLINE)
 
 
+@dataclass(frozen=True, slots=True)
+class PaperBallot:
+    """A paper ballot checked against the frozen rules and the census, ready to be recorded."""
+
+    config: Mapping[str, Any]
+    budget: Mapping[str, Any]
+    census_entry_id: int
+    identifier_hmac: str
+
+
+async def check_paper_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id: int, identifier: str,
+                             project_ids: list[int], points: list[int] | None) -> PaperBallot:
+    """The resident is in the census and may vote in the budget, the ballot keeps the frozen rules."""
+    config = await _frozen_round(actor, round_id)
+    budget = _budget_of(config, budget_id)
+    digest = domain.identifier_hmac(census_key, actor.organisation_id, identifier)
+    entry = await repo.census_entry_by_hmac(actor.organisation_id, digest)
+    if entry is None:
+        raise NotFound("No resident with this identifier is in the census; check the paper sheet.",
+                       code="census_entry_not_found")
+    if not domain.may_vote_in(budget, entry.district):
+        raise Forbidden("This resident may vote only in their own district's budget and in city-wide budgets.",
+                        code="not_eligible_for_budget")
+    try:
+        domain.check_ballot(budget, project_ids, points)
+    except BallotError as error:
+        raise Invalid(f"Invalid ballot: {error.message}.", code=error.constraint) from error
+    return PaperBallot(config, budget, entry.id, digest)
+
+
+def round_keys_for(round_keys: RoundKeyStore, round_id: int) -> RoundKeys:
+    """The round's keys while voting runs (409 if the secrets folder does not hold them)."""
+    return _keys_of(round_keys, round_id)
+
+
 async def record_ballot(organisation_id: int, census_key: bytes, round_keys: RoundKeyStore,
                         config: Mapping[str, Any], budget: Mapping[str, Any], census_entry_id: int,
                         project_ids: list[int], points: list[int] | None, channel: str) -> CastReceipt:
