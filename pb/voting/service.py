@@ -387,18 +387,28 @@ async def _open_sealed(keys: RoundKeys, organisation_id: int, round_id: int, act
 
 
 async def open_pending_ballot_boxes(round_keys: RoundKeyStore) -> list[int]:
-    """At start-up: finish every opening a crash or a failed close left half done."""
-    pending = set(await repo.rounds_with_sealed_ballots()) | set(round_keys.round_ids())
+    """At start-up: finish every opening a crash or a failed close left half done.
+
+    Never stops the server from starting (e.g. on a database not migrated yet): what it cannot
+    finish, the tally finishes or refuses with a 409.
+    """
+    try:
+        pending = set(await repo.rounds_with_sealed_ballots()) | set(round_keys.round_ids())
+    except Exception:
+        log.exception("could not look for unfinished ballot-box openings")
+        return []
     finished = []
     for round_id in sorted(pending):
-        found = await repo.round_of(round_id)
-        if found is None or found.phase not in domain.AFTER_CLOSE:
-            continue
         try:
+            found = await repo.round_of(round_id)
+            if found is None or found.phase not in domain.AFTER_CLOSE:
+                continue
             await open_ballot_box(round_keys, round_id)
             finished.append(round_id)
         except Conflict as error:
             log.error("the ballot box of round %s could not be opened: %s", round_id, error.detail)
+        except Exception:
+            log.exception("the ballot box of round %s could not be opened", round_id)
     return finished
 
 
