@@ -285,6 +285,8 @@ def tally_run_problems(config: Mapping[str, Any], lottery_seed: str | None) -> l
 def tally_settings_problems(rule: str, options: Mapping[str, Any]) -> list[str]:
     """The same dry run as at voting open, on a one-project budget: refuses at once settings no
     budget could ever be tallied with (e.g. a threshold that is not a number)."""
+    ballot_format = CUMULATIVE if options.get("satisfaction") == "points" else APPROVAL  # formats: checked apart
     probe = {"tally": {"rule": rule, "options": dict(options)}, "budgets": [
-        {"id": 0, "name": "any", "amount": 1, "projects": [{"proposal_id": 1, "cost": 1}]}]}
+        {"id": 0, "name": "any", "amount": 1, "ballot_format": ballot_format,
+         "projects": [{"proposal_id": 1, "cost": 1}]}]}
     return [problem.replace(" on budget 'any'", "") for problem in tally_run_problems(probe, "00" * 32)]
