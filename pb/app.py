@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 os.environ.setdefault("PICCOLO_CONF", "pb.piccolo_conf")
@@ -22,6 +23,7 @@ from litestar.di import Provide
 
 from pb.accounts.guards import AccessTokenMiddleware, provide_actor
 from pb.accounts.service import AuthConfig, configure_password_hashing
+from pb.audit.service import configure_checkpoints, sign_heads_hourly
 from pb.core.errors import DomainError
 from pb.core.headers import security_headers
 from pb.core.keyring import RoundKeyStore, load_census_key, load_keyring
@@ -39,15 +41,21 @@ BEARER_SCHEME = "BearerToken"
 def _route_handlers() -> list:
     from pb.accounts.api import ROUTES as accounts
     from pb.audit.api import ROUTES as audit
+    from pb.board.api import ROUTES as board
+    from pb.board.views import ROUTES as board_pages
     from pb.grants.api import ROUTES as grants
+    from pb.paper.api import ROUTES as paper
     from pb.payments.api import ROUTES as payments
     from pb.proposals.api import ROUTES as proposals
+    from pb.record.api import ROUTES as record
     from pb.results.api import ROUTES as results
     from pb.rounds.api import ROUTES as rounds
+    from pb.sandbox.api import ROUTES as sandbox
     from pb.voting.api import ROUTES as voting
     from pb.web.views import ROUTES as web
 
-    return [*accounts, *audit, *grants, *payments, *proposals, *results, *rounds, *voting, *web]
+    return [*accounts, *audit, *board, *grants, *paper, *payments, *proposals, *record, *results, *rounds, *sandbox,
+            *voting, *web, *board_pages]
 
 
 def _declare_bearer_security(handlers: list) -> list:
@@ -69,18 +77,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     stripe_secrets = payments.check(settings)  # refuses to start, in words, on a missing/malformed key
 
+    configure_checkpoints(settings.secrets_dir)
+    background: list[asyncio.Task] = []
+
     async def on_startup() -> None:
         from pb.voting.service import open_pending_ballot_boxes
 
         db.bind_engine(engine)
         await db.start(engine)
         await db.prepare_engine(engine)
+        background.append(asyncio.create_task(sign_heads_hourly(round_keys)))
         await open_pending_ballot_boxes(round_keys)  # finish an opening a crash interrupted
         payments.start(settings, stripe_secrets)
         payments.start_worker(settings)
 
     async def on_shutdown() -> None:
         await payments.stop_worker()
+        for task in background:
+            task.cancel()
         await db.stop(engine)
 
     state = State(

@@ -37,6 +37,9 @@ def _run(settings: Settings, work: Callable[[], Awaitable[T]], engine: Engine | 
 
     async def main() -> T:
         nonlocal engine
+        from pb.audit.service import configure_checkpoints
+
+        configure_checkpoints(settings.secrets_dir)
         engine = engine or db.make_engine(settings.database_url)
         db.bind_engine(engine)
         try:
@@ -148,11 +151,16 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """Recompute every organisation's hash chain; exit 1 naming the first broken event."""
+@click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Checkpoints you kept from /api/orgs/{org}/audit/checkpoints: deletions after them are caught.")
+def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
+    """Recompute every organisation's hash chain and check it against every checkpoint; exit 1
+    naming the first broken event."""
     from pb.audit import service
+    from pb.record.verify import load_checkpoints
 
-    verdicts = _run(load_settings(), service.verify_all)
+    given = load_checkpoints(checkpoint_files)
+    verdicts = _run(load_settings(), lambda: service.verify_all(given))
     broken = {org: verdict for org, verdict in verdicts.items() if not verdict.ok}
     for organisation_id, verdict in broken.items():
         click.echo(
@@ -164,6 +172,22 @@ def audit_verify() -> None:
         sys.exit(1)
     events = sum(verdict.events_checked for verdict in verdicts.values())
     click.echo(f"ok: {len(verdicts)} organisation chain(s), {events} events verified")
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Publish board snapshots of voting rounds, then sign every chain head that moved (for cron)."""
+    from pb.audit import service
+    from pb.board.service import refresh_all_snapshots
+    from pb.core.keyring import RoundKeyStore
+
+    settings = load_settings()
+
+    async def both() -> tuple[int, int]:
+        return await refresh_all_snapshots(RoundKeyStore(settings.secrets_dir)), await service.sign_all_heads()
+
+    snapshots, signed = _run(settings, both)
+    click.echo(f"published {snapshots} board snapshot(s); signed {signed} new checkpoint(s)")
 
 
 @main.group()
@@ -353,6 +377,15 @@ def _tally_help() -> str:
         formatter.write_dl(rows)
     return formatter.getvalue().rstrip("\n")
 
+
+def _add_record_commands() -> None:
+    from pb.record.cli import record, verify
+
+    main.add_command(record)
+    main.add_command(verify)
+
+
+_add_record_commands()
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,9 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedLogin, User
-from pb.audit.tables import AuditEvent
+from pb.audit.tables import AuditCheckpoint, AuditEvent
+from pb.board.tables import BoardSnapshot
+from pb.paper.tables import PaperEntry
 from pb.grants.tables import Grant, ProgressReport, Tranche
 from pb.payments.tables import (
     PaymentOrder, PaymentRecipient, PaymentSettings, ReconciliationRun, Reversal, StripeEvent,
@@ -16,17 +18,19 @@ from pb.payments.tables import (
 from pb.proposals.tables import Appeal, Proposal, ProposalCoProposer, Review
 from pb.results.tables import ProjectResult, TallyRun
 from pb.rounds.tables import Budget, Round
-from pb.voting.tables import Ballot, CensusEntry, Participation, SealedBallot
+from pb.sandbox.tables import SandboxElection
+from pb.voting.tables import Ballot, CensusEntry, Participation, ReplacedReceipt, SealedBallot
 
 TABLES = [
     Organisation, User, Membership, RefreshToken, RevokedLogin,
-    AuditEvent,
+    AuditEvent, AuditCheckpoint,
     Round, Budget,
     Proposal, ProposalCoProposer, Review, Appeal,
-    CensusEntry, Participation, SealedBallot, Ballot,
+    CensusEntry, Participation, SealedBallot, Ballot, ReplacedReceipt,
     TallyRun, ProjectResult,
     Grant, Tranche, ProgressReport,
     PaymentSettings, PaymentRecipient, PaymentOrder, Reversal, StripeEvent, ReconciliationRun,
+    SandboxElection, BoardSnapshot, PaperEntry,
 ]
 
 APP_CONFIG = AppConfig(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from pb.accounts.domain import AUDITOR, OFFICIAL, Actor
 from pb.accounts.guards import requires_role
@@ -60,4 +60,20 @@ async def verify(actor: NamedDependency[Actor]) -> VerifyOut:
     return VerifyOut(verdict.ok, verdict.events_checked, verdict.head_hash, verdict.broken_seq, verdict.problem)
 
 
-ROUTES = [list_events, verify]
+class CheckpointOut(msgspec.Struct):
+    organisation_id: int
+    seq: int
+    hash: str
+    signed_at: str
+    public_key: str  # raw Ed25519 public key (hex) that signed it
+    signature: str  # Ed25519 signature (hex) of the canonical JSON {organisation_id, seq, hash, signed_at}
+
+
+@get("/api/orgs/{org_id:int}/audit/checkpoints", opt={"public": True}, tags=["audit"],
+     summary="Signed heads of the organisation's audit chain (public): keep them to detect deletions later")
+async def list_checkpoints(org_id: FromPath[int]) -> list[CheckpointOut]:
+    return [CheckpointOut(c.organisation_id, c.seq, c.hash, c.signed_at, c.public_key, c.signature)
+            for c in await service.checkpoints(org_id)]
+
+
+ROUTES = [list_events, verify, list_checkpoints]

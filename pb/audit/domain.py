@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable
+from dataclasses import asdict, dataclass
+from typing import Iterable, Sequence
 
-from pb.core.canonical import canonical_json, sha256_hex
+from pb.record.spec import audit_event_hash as event_hash  # shared with the verifier
 
 GENESIS_HASH = "0" * 64
 
@@ -21,27 +21,6 @@ class ChainEvent:
     subject: str
     payload: str
     occurred_at: str
-
-
-def event_hash(
-    *, organisation_id: int, seq: int, prev_hash: str, actor: str, action: str, subject: str, payload: str,
-    occurred_at: str,
-) -> str:
-    """SHA-256 over the canonical JSON of every field but the hash itself."""
-    return sha256_hex(
-        canonical_json(
-            {
-                "organisation_id": organisation_id,
-                "seq": seq,
-                "prev_hash": prev_hash,
-                "actor": actor,
-                "action": action,
-                "subject": subject,
-                "payload": payload,
-                "occurred_at": occurred_at,
-            }
-        )
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +52,35 @@ def verify_chain(events: Iterable[ChainEvent]) -> ChainVerdict:
             return ChainVerdict(False, checked, prev_hash, event.seq, "content does not match its hash (altered)")
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
     return ChainVerdict(True, checked, prev_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signed chain head (see pb.record.spec.checkpoint_message for the signed bytes)."""
+
+    organisation_id: int
+    seq: int
+    hash: str
+    signed_at: str
+    public_key: str
+    signature: str
+
+
+def verify_against_checkpoints(organisation_id: int, events: Sequence[ChainEvent], verdict: ChainVerdict,
+                               checkpoints: Sequence[Checkpoint | dict]) -> ChainVerdict:
+    """The chain's verdict, failed if a validly signed checkpoint names a head the chain no longer has.
+
+    Deleting the newest events leaves a chain that links perfectly; only a head published before
+    the deletion shows it. Uses the record verifier's checkpoint check (one implementation).
+    """
+    from pb.record.verify import Report, check_checkpoints
+
+    if not verdict.ok or not checkpoints:
+        return verdict
+    report = Report()
+    check_checkpoints([asdict(c) if isinstance(c, Checkpoint) else c for c in checkpoints],
+                      {e.seq: asdict(e) for e in events}, organisation_id, report)
+    if not report.problems:
+        return verdict
+    head = max((e.seq for e in events), default=0)
+    return ChainVerdict(False, verdict.events_checked, verdict.head_hash, head + 1, "; ".join(report.problems))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pb.audit.domain import ChainEvent
-from pb.audit.tables import AuditEvent
+from pb.audit.domain import ChainEvent, Checkpoint
+from pb.audit.tables import AuditCheckpoint, AuditEvent
 from pb.db import is_postgres
 
 ADVISORY_LOCK_NAMESPACE = 7201  # any constant: names the "audit chain" lock class
@@ -56,3 +56,28 @@ async def list_events(organisation_id: int, *, after_seq: int = 0, limit: int | 
 async def organisations_with_events() -> list[int]:
     rows = await AuditEvent.select(AuditEvent.organisation_id).distinct()
     return sorted(row["organisation_id"] for row in rows)
+
+
+async def insert_checkpoint(checkpoint: Checkpoint) -> None:
+    """A head is signed once: a second checkpoint of the same (organisation, seq) is ignored."""
+    await AuditCheckpoint.insert(AuditCheckpoint(
+        organisation_id=checkpoint.organisation_id, seq=checkpoint.seq, hash=checkpoint.hash,
+        signed_at=checkpoint.signed_at, public_key=checkpoint.public_key, signature=checkpoint.signature,
+    )).on_conflict(action="DO NOTHING")
+
+
+async def checkpoints(organisation_id: int, *, up_to_seq: int | None = None) -> list[Checkpoint]:
+    query = AuditCheckpoint.select(
+        AuditCheckpoint.organisation_id, AuditCheckpoint.seq, AuditCheckpoint.hash, AuditCheckpoint.signed_at,
+        AuditCheckpoint.public_key, AuditCheckpoint.signature,
+    ).where(AuditCheckpoint.organisation_id == organisation_id).order_by(AuditCheckpoint.seq)
+    if up_to_seq is not None:
+        query = query.where(AuditCheckpoint.seq <= up_to_seq)
+    return [Checkpoint(**row) for row in await query]
+
+
+async def latest_checkpoint_seq(organisation_id: int) -> int | None:
+    row = await AuditCheckpoint.select(AuditCheckpoint.seq).where(
+        AuditCheckpoint.organisation_id == organisation_id
+    ).order_by(AuditCheckpoint.seq, ascending=False).first()
+    return row["seq"] if row else None

@@ -16,3 +16,19 @@ class AuditEvent(Table):
     occurred_at = Varchar(length=40)  # ISO 8601 UTC, exactly as hashed
 
     # UNIQUE(organisation_id, seq): see pb/migrations/pb_0003_unique_indexes.py
+
+
+class AuditCheckpoint(Table):
+    """A signed head of one organisation's chain: (seq, hash) at a time, under the server's key.
+
+    Published at a public endpoint; anyone who kept one can later prove that events were deleted
+    from the end of the chain, which the chain's own links cannot show.
+    """
+
+    organisation_id = Integer(index=True)
+    seq = Integer()
+    hash = Varchar(length=64)
+    signed_at = Varchar(length=40)  # ISO 8601 UTC, exactly as signed
+    public_key = Varchar(length=64)  # raw Ed25519 public key, hex
+    signature = Varchar(length=128)  # Ed25519 signature of pb.record.spec.checkpoint_message, hex
+    # UNIQUE(organisation_id, seq): pb_0008_verifiable_rounds

@@ -112,6 +112,61 @@ def cached_keyring(secrets_dir: Path) -> Keyring:
     return load_keyring(secrets_dir)
 
 
+CHECKPOINT_KEY_FILE = "checkpoint-key.pem"
+
+
+def load_checkpoint_key(secrets_dir: Path) -> Ed25519PrivateKey:
+    """The Ed25519 key that signs audit checkpoints, created on first run.
+
+    Kept apart from the JWT keyring: token keys rotate and drop off, while a checkpoint's key must
+    stay known for as long as anyone may verify the heads it signed (each checkpoint carries it).
+    """
+    _ensure_dir(secrets_dir)
+    path = secrets_dir / CHECKPOINT_KEY_FILE
+    if not path.exists():
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        _write_private(path, pem)
+    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(private, Ed25519PrivateKey), "the checkpoint key must be an Ed25519 key"
+    return private
+
+
+def public_key_hex(private: Ed25519PrivateKey) -> str:
+    return private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+# --- the secrets folder of this process, for services that keep per-round secrets -----------------
+
+_bound_secrets_dir: Path | None = None
+LOTTERY_DIR = "lottery"
+
+
+def bind_secrets_dir(secrets_dir: Path) -> None:
+    """Name the secrets folder once per process (the app and the CLI do it at start-up)."""
+    global _bound_secrets_dir
+    _bound_secrets_dir = Path(secrets_dir)
+
+
+def bound_secrets_dir() -> Path:
+    if _bound_secrets_dir is None:
+        raise RuntimeError("no secrets folder is bound: call pb.core.keyring.bind_secrets_dir first")
+    return _bound_secrets_dir
+
+
+def store_lottery_seed(organisation_id: int, round_id: int, seed_hex: str) -> None:
+    """Keep a round's lottery seed secret until the tally reveals it (only its hash is public)."""
+    folder = bound_secrets_dir() / LOTTERY_DIR
+    _ensure_dir(folder)
+    _write_private(folder / f"org{organisation_id}-round{round_id}.seed", seed_hex)
+
+
+def load_lottery_seed(organisation_id: int, round_id: int) -> str | None:
+    path = bound_secrets_dir() / LOTTERY_DIR / f"org{organisation_id}-round{round_id}.seed"
+    return path.read_text().strip() if path.exists() else None
+
+
 # --- per-round ballot-box keys ------------------------------------------------------------------
 
 ROUND_KEYS_DIR = "round-keys"

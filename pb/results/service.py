@@ -12,8 +12,10 @@ from pb.accounts.domain import Actor
 from pb.audit import service as audit
 from pb.core.canonical import canonical_json, sha256_hex
 from pb.core.errors import Conflict, NotFound
+from pb.core.keyring import load_lottery_seed
 from pb.core.keyring import RoundKeyStore
 from pb.db import write_transaction
+from pb.record import spec
 from pb.proposals import repo as proposals_repo
 from pb.results import domain, repo
 from pb.rounds import repo as rounds_repo
@@ -46,15 +48,27 @@ async def _config(round_id: int) -> Mapping[str, Any]:
     return config
 
 
+def _lottery_seed(config: Mapping[str, Any]) -> str | None:
+    """The seed committed at voting open (kept in the secrets folder), for a tie-break lottery."""
+    if not spec.uses_lottery(config):
+        return None
+    seed = load_lottery_seed(int(config["organisation_id"]), int(config["round_id"]))
+    if seed is None or spec.lottery_commitment(seed) != config["tally"].get("lottery_commitment"):
+        raise Conflict("The lottery seed committed at voting open is missing from the secrets folder or does not "
+                       "match its commitment; restore it from the backup before tallying.", code="lottery_seed_missing")
+    return seed
+
+
 async def _compute(config: Mapping[str, Any], round_id: int) -> list[dict[str, Any]]:
     """Every budget's result from the stored ballots (sorted by receipt); the rules run off the loop."""
+    seed = _lottery_seed(config)
     inputs = []
     for budget in config["budgets"]:
         ballots = await voting_repo.ballots_of_budget(round_id, int(budget["id"]))
         inputs.append((budget, [b.content for b in ballots], [b.receipt for b in ballots]))
 
     def run() -> list[dict[str, Any]]:
-        return [domain.tally_budget(config, budget, contents, receipts) for budget, contents, receipts in inputs]
+        return [domain.tally_budget(config, budget, contents, receipts, seed) for budget, contents, receipts in inputs]
 
     try:
         return await anyio.to_thread.run_sync(run)
@@ -88,10 +102,13 @@ async def tally_round(actor: Actor, round_id: int, *, round_keys: RoundKeyStore)
             await repo.insert_run(round_id, doc, hashes[doc["budget_id"]], actor.user_id)
         await proposals_repo.set_status_many(round_id, "on_ballot", "selected", winners)
         await proposals_repo.set_status_many(round_id, "on_ballot", "not_selected")
+        revealed = {"lottery_seed": _lottery_seed(config)} if spec.uses_lottery(config) else {}
         await audit.record(actor.organisation_id, actor.pseudonym, "results.tallied", f"round:{round_id}", {
             "config_hash": sha256_hex(canonical_json(dict(config))),
             "result_hashes": {str(budget_id): digest for budget_id, digest in sorted(hashes.items())},
+            **revealed,
         })
+        await audit.sign_head(actor.organisation_id)
     return RoundResults(round_id, TALLIED, documents, hashes)
 
 
@@ -105,6 +122,7 @@ async def publish(actor: Actor, round_id: int) -> RoundResults:
         await audit.record(actor.organisation_id, actor.pseudonym, "results.published", f"round:{round_id}", {
             "result_hashes": {str(run.budget_id): run.result_hash for run in stored},
         })
+        await audit.sign_head(actor.organisation_id)
     return _results(round_id, PUBLISHED, stored)
 
 

@@ -268,9 +268,10 @@ def eligible_count_for(budget: FrozenBudget, counts: Mapping[str, int]) -> int:
 
 def frozen_config(*, round_id: int, organisation_id: int, title: str, currency: str, rule: str,
                   options: Mapping[str, Any], budgets: Sequence[FrozenBudget],
-                  counts: Mapping[str, int]) -> dict[str, Any]:
+                  counts: Mapping[str, int], allow_revision: bool = False) -> dict[str, Any]:
     """The canonical record of what voting runs on (shape agreed with voting and results)."""
     return {
+        "allow_revision": allow_revision,
         "round_id": round_id,
         "organisation_id": organisation_id,
         "title": title,
@@ -311,3 +312,27 @@ def ballot_problems(budgets: Sequence[FrozenBudget]) -> list[str]:
                 problems.append(f"Budget {budget.name!r} asks voters to spend at least {minimum} but its "
                                 "eligible projects cost less than that together.")
     return problems
+
+
+def tally_run_problems(config: Mapping[str, Any], lottery_seed: str | None) -> list[str]:
+    """Tally settings the engine would refuse, found by a dry run on each frozen budget with no
+    ballots, so a round never opens voting with a rule it could not tally (and get stuck closed)."""
+    from pb.record.spec import tally_budget
+
+    problems = []
+    for budget in config["budgets"]:
+        try:
+            tally_budget(config, budget, [], [], lottery_seed)
+        except (ValueError, KeyError) as error:
+            problems.append(f"The tally settings cannot run on budget {budget.get('name', budget['id'])!r}: {error}.")
+    return problems
+
+
+def tally_settings_problems(rule: str, options: Mapping[str, Any]) -> list[str]:
+    """The same dry run as at voting open, on a one-project budget: refuses at once settings no
+    budget could ever be tallied with (e.g. a threshold that is not a number)."""
+    ballot_format = CUMULATIVE if options.get("satisfaction") == "points" else APPROVAL  # formats: checked apart
+    probe = {"tally": {"rule": rule, "options": dict(options)}, "budgets": [
+        {"id": 0, "name": "any", "amount": 1, "ballot_format": ballot_format,
+         "projects": [{"proposal_id": 1, "cost": 1}]}]}
+    return [problem.replace(" on budget 'any'", "") for problem in tally_run_problems(probe, "00" * 32)]

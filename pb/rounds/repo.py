@@ -194,3 +194,9 @@ async def list_budgets(round_id: int) -> list[BudgetRow]:
 async def get_budget(round_id: int, budget_id: int) -> BudgetRow | None:
     row = await Budget.select(*_BUDGET_COLUMNS).where((Budget.id == budget_id) & (Budget.round == round_id)).first()
     return msgspec.convert(row, BudgetRow) if row else None
+
+
+async def rounds_in_phase(phase: str) -> list[tuple[int, int]]:
+    """(organisation id, round id) of every round in ``phase``, across organisations (for jobs)."""
+    rows = await Round.select(Round.organisation, Round.id).where(Round.phase == phase).order_by(Round.id)
+    return [(row["organisation"], row["id"]) for row in rows]

@@ -7,6 +7,7 @@ slip in between a freeze and its commit; the frozen config is what voting and th
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -15,6 +16,7 @@ from pb.accounts.domain import Actor
 from pb.audit import service as audit
 from pb.core.canonical import canonical_json
 from pb.core.clock import utcnow
+from pb.core.keyring import store_lottery_seed
 from pb.core.errors import Conflict, Invalid, NotFound
 from pb.core.keyring import RoundKeyStore
 from pb.db import write_transaction
@@ -25,11 +27,13 @@ from pb.rounds.domain import (
     BEFORE_VOTING, CLOSED, DRAFT, REVIEW, SUBMISSION, VOTING, BudgetSpec, FrozenBudget, FrozenProject,
 )
 from pb.rounds.repo import BudgetRow, RoundRow
+from pb.record.spec import lottery_commitment, uses_lottery
 from pb.tally import RULES
 from pb.voting import repo as voting_repo
 from pb.voting import service as voting
 
 # Settings that proposals and reviews are judged against may change only before review starts.
+LOTTERY_SEED_BYTES = 32
 SETTLED_AT_REVIEW = frozenset({"criteria", "max_proposal_amount"})
 DATE_FIELDS = ("submission_start", "submission_end", "voting_start", "voting_end")
 
@@ -51,6 +55,7 @@ def _check(problems: list[str], code: str) -> None:
 
 def _check_settings(values: dict[str, Any]) -> None:
     _check(domain.tally_problems(values["tally_rule"], values["tally_options"], RULES), "bad_tally_rule")
+    _check(domain.tally_settings_problems(values["tally_rule"], values["tally_options"]), "bad_tally_rule")
     _check(domain.criteria_problems(values["criteria"]), "bad_criteria")
     _check(domain.date_problems(*(values[name] for name in DATE_FIELDS)), "bad_dates")
 
@@ -182,11 +187,15 @@ async def move_phase(actor: Actor, round_id: int, target: str, *, round_keys: Ro
         if target == VOTING:
             await _freeze(actor, found)
             await voting.create_ballot_box(round_keys, found.organisation_id, actor.pseudonym, found.id)
+        await audit.sign_head(actor.organisation_id)
     if target == CLOSED:
         try:
             await voting.open_ballot_box(round_keys, found.id, actor.pseudonym)
         except Exception:  # the close stands; the tally or the next start-up finishes the opening
             log.exception("opening the ballot box of round %s failed; it is retried at the tally", found.id)
+        else:
+            async with write_transaction():
+                await audit.sign_head(actor.organisation_id)  # the head now includes ballot_box.opened
     return target
 
 
@@ -208,7 +217,16 @@ async def _freeze(actor: Actor, found: RoundRow) -> str:
     config = domain.frozen_config(
         round_id=found.id, organisation_id=found.organisation_id, title=found.title, currency=found.currency,
         rule=found.tally_rule, options=found.options, budgets=budgets, counts=counts,
+        allow_revision=found.allow_revision,
     )
+    seed = secrets.token_hex(LOTTERY_SEED_BYTES) if uses_lottery(config) else None
+    if seed is not None:  # commit now, reveal at the tally: nobody can pick the seed after seeing ballots
+        config["tally"]["lottery_commitment"] = lottery_commitment(seed)
+    problems = domain.tally_run_problems(config, seed)
+    if problems:
+        raise Conflict(" ".join(problems), code="tally_settings_invalid", extra={"problems": problems})
+    if seed is not None:
+        store_lottery_seed(found.organisation_id, found.id, seed)
     digest = domain.config_hash(config)
     for budget in config["budgets"]:
         await repo.set_eligible_count(budget["id"], budget["eligible_count"])

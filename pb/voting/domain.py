@@ -19,7 +19,8 @@ from pb.core.text import TextProblem, clean, refuse_nul
 from pb.rounds.domain import (  # the ballot formats a frozen config may name
     APPROVAL, BALLOT_FORMATS, CHOOSE_ONE, CUMULATIVE, KNAPSACK, ORDINAL, POINTS_FORMATS, SCORING,
 )
-from pb.tally import Ballot, BallotError, Instance, Project, validate_ballot
+from pb.record.spec import ENGINE_KIND, instance_for, receipt_of  # noqa: F401  (shared with the verifier)
+from pb.tally import Ballot, BallotError, validate_ballot
 
 MAX_IDENTIFIER_LENGTH = 200
 MAX_DISTRICT_LENGTH = 80
@@ -170,25 +171,9 @@ def may_vote_in(budget: Mapping[str, Any], voter_district: str) -> bool:
     return budget["kind"] == CITYWIDE or budget.get("district") == voter_district
 
 
-def instance_for(budget: Mapping[str, Any]) -> Instance:
-    """The tally engine's view of one frozen budget (project ids are proposal ids as strings)."""
-    projects = {
-        str(p["proposal_id"]): Project(str(p["proposal_id"]), int(p["cost"]), p.get("title", ""))
-        for p in budget["projects"]
-    }
-    return Instance(projects=projects, budget=int(budget["amount"]))
-
-
 def minimum_spend(amount: int, percent: int) -> int:
     """The smallest total a knapsack ballot must reach: ``percent`` of the budget, rounded up."""
     return -(-amount * percent // 100)
-
-
-# ballot format of a round -> the tally engine's ballot kind (a knapsack ballot is an approval ballot)
-ENGINE_KIND: Mapping[str, str] = {
-    APPROVAL: "approval", CHOOSE_ONE: "choose-1", KNAPSACK: "approval",
-    CUMULATIVE: "cumulative", SCORING: "scoring", ORDINAL: "ordinal",
-}
 
 
 def ballot_limits(budget: Mapping[str, Any]) -> dict[str, int]:
@@ -272,11 +257,6 @@ def ballot_content(round_id: int, budget_id: int, project_ids: Sequence[int], co
     if ballot_format in POINTS_FORMATS:
         content["points"] = list(points or ())
     return content
-
-
-def receipt_of(content_json: str) -> str:
-    """The receipt is the SHA-256 of the canonical content, so a voter can recompute it."""
-    return sha256_hex(content_json)
 
 
 def encode_content(content: Mapping[str, Any]) -> str:

@@ -12,7 +12,7 @@ import msgspec
 
 from pb.db import current_engine, is_postgres
 from pb.rounds.tables import Round
-from pb.voting.tables import Ballot, CensusEntry, Participation, SealedBallot
+from pb.voting.tables import Ballot, CensusEntry, Participation, ReplacedReceipt, SealedBallot
 
 INSERT_CHUNK = 500  # rows per INSERT: well under SQLite's bound-parameter limit
 CHECKPOINT_ATTEMPTS = 50  # SQLite: a TRUNCATE checkpoint waits for readers; bounded retries
@@ -115,11 +115,56 @@ async def round_phase(organisation_id: int, round_id: int, *, lock: bool = False
     return row["phase"] if row else None
 
 
-async def insert_participation(round_id: int, budget_id: int, nullifier: str, channel: str) -> None:
+async def insert_participation(round_id: int, budget_id: int, nullifier: str, channel: str,
+                               pointer: bytes | None = None) -> None:
     """Fails on the unique index (round, budget, nullifier) if this person already voted here."""
     await Participation.insert(
-        Participation(round=round_id, budget=budget_id, nullifier=nullifier, channel=channel)
+        Participation(round=round_id, budget=budget_id, nullifier=nullifier, channel=channel, pointer=pointer)
     )
+
+
+async def current_pointer(round_id: int, budget_id: int, nullifier: str) -> bytes | None:
+    """The sealed pointer of a voter's participation (b"" if they voted without one; None if they
+    have not voted), locked until commit on PostgreSQL so two revisions of one voter queue."""
+    where = ((Participation.round == round_id) & (Participation.budget == budget_id)
+             & (Participation.nullifier == nullifier))
+    query = Participation.select(Participation.pointer).where(where)
+    if is_postgres():
+        query = query.lock_rows()
+    row = await query.first()
+    if row is None:
+        return None
+    return bytes(row["pointer"]) if row["pointer"] is not None else b""
+
+
+async def move_pointer(round_id: int, budget_id: int, nullifier: str, current: bytes, new: bytes) -> bool:
+    rows = await Participation.update({Participation.pointer: new}).where(
+        (Participation.round == round_id) & (Participation.budget == budget_id)
+        & (Participation.nullifier == nullifier) & (Participation.pointer == current)
+    ).returning(Participation.id)
+    return bool(rows)
+
+
+async def clear_pointers(round_id: int) -> None:
+    await Participation.update({Participation.pointer: None}).where(
+        (Participation.round == round_id) & Participation.pointer.is_not_null())
+
+
+async def delete_sealed_ballot(round_id: int, receipt_tag: str) -> bool:
+    rows = await SealedBallot.delete().where(
+        (SealedBallot.round == round_id) & (SealedBallot.receipt_tag == receipt_tag)
+    ).returning(SealedBallot.receipt_tag)
+    return bool(rows)
+
+
+async def insert_replaced_receipt(round_id: int, receipt: str) -> None:
+    await ReplacedReceipt.insert(ReplacedReceipt(receipt=receipt, round=round_id))
+
+
+async def replaced_receipts(round_id: int) -> list[str]:
+    rows = await ReplacedReceipt.select(ReplacedReceipt.receipt).where(
+        ReplacedReceipt.round == round_id).order_by(ReplacedReceipt.receipt)
+    return [row["receipt"] for row in rows]
 
 
 async def has_participated(round_id: int, budget_id: int, nullifier: str) -> bool:
@@ -256,3 +301,15 @@ async def participation_count(round_id: int, budget_id: int) -> int:
     return await Participation.count().where(
         (Participation.round == round_id) & (Participation.budget == budget_id)
     )
+
+
+async def participation_by_channel(round_id: int) -> dict[int, dict[str, int]]:
+    """How many took part per budget and channel ("online", "paper"): counts, never identities."""
+    rows = await Participation.raw(
+        "SELECT budget, channel, COUNT(*) AS n FROM participation WHERE round = {} GROUP BY budget, channel",
+        round_id,
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(int(row["budget"]), {})[row["channel"]] = int(row["n"])
+    return counts

@@ -162,7 +162,8 @@ async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id:
     The unique index on (round, budget, nullifier) is the guarantee against double voting: of
     concurrent casts by one person exactly one commits, the others get 409. The database gets the
     content only sealed (padded to the budget's fixed size) and the receipt only as an HMAC tag;
-    the voter gets both in clear.
+    the voter gets both in clear. Where the round allows revision, casting again replaces the
+    voter's ballot until close (exactly one counts).
     """
     config = await _frozen_round(actor, round_id)
     await rounds_service.ensure_voting_window_open(actor.organisation_id, round_id)
@@ -171,12 +172,58 @@ async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id:
     if not domain.may_vote_in(budget, entry.district):
         raise Forbidden("You may vote only in your own district's budget and in city-wide budgets.",
                         code="not_eligible_for_budget")
+    return await record_ballot(actor.organisation_id, census_key, round_keys, config, budget, entry.id,
+                               project_ids, points, ONLINE)
+
+
+@dataclass(frozen=True, slots=True)
+class PaperBallot:
+    """A paper ballot checked against the frozen rules and the census, ready to be recorded."""
+
+    config: Mapping[str, Any]
+    budget: Mapping[str, Any]
+    census_entry_id: int
+    identifier_hmac: str
+
+
+async def check_paper_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id: int, identifier: str,
+                             project_ids: list[int], points: list[int] | None) -> PaperBallot:
+    """The resident is in the census and may vote in the budget, the ballot keeps the frozen rules."""
+    config = await _frozen_round(actor, round_id)
+    budget = _budget_of(config, budget_id)
+    digest = domain.identifier_hmac(census_key, actor.organisation_id, identifier)
+    entry = await repo.census_entry_by_hmac(actor.organisation_id, digest)
+    if entry is None:
+        raise NotFound("No resident with this identifier is in the census; check the paper sheet.",
+                       code="census_entry_not_found")
+    if not domain.may_vote_in(budget, entry.district):
+        raise Forbidden("This resident may vote only in their own district's budget and in city-wide budgets.",
+                        code="not_eligible_for_budget")
     try:
         domain.check_ballot(budget, project_ids, points)
     except BallotError as error:
         raise Invalid(f"Invalid ballot: {error.message}.", code=error.constraint) from error
-    voter = domain.nullifier(census_key, round_id, entry.id)
-    if await repo.has_participated(round_id, budget_id, voter):
+    return PaperBallot(config, budget, entry.id, digest)
+
+
+def round_keys_for(round_keys: RoundKeyStore, round_id: int) -> RoundKeys:
+    """The round's keys while voting runs (409 if the secrets folder does not hold them)."""
+    return _keys_of(round_keys, round_id)
+
+
+async def record_ballot(organisation_id: int, census_key: bytes, round_keys: RoundKeyStore,
+                        config: Mapping[str, Any], budget: Mapping[str, Any], census_entry_id: int,
+                        project_ids: list[int], points: list[int] | None, channel: str) -> CastReceipt:
+    """The ballot of one census entry, online or entered from paper: one nullifier space, so a
+    resident who voted on one channel cannot vote on the other (409 ``already_voted``)."""
+    round_id, budget_id = int(config["round_id"]), int(budget["id"])
+    try:
+        domain.check_ballot(budget, project_ids, points)
+    except BallotError as error:
+        raise Invalid(f"Invalid ballot: {error.message}.", code=error.constraint) from error
+    voter = domain.nullifier(census_key, round_id, census_entry_id)
+    revising = bool(config.get("allow_revision")) and channel == ONLINE
+    if not revising and await repo.has_participated(round_id, budget_id, voter):
         raise _already_voted()
     keys = _keys_of(round_keys, round_id)
     config_hash = sha256_hex(canonical_json(dict(config)))
@@ -185,18 +232,40 @@ async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id:
         ballot_format=budget.get("ballot_format", domain.APPROVAL), points=points))
     receipt = domain.receipt_of(content)
     sealed = keys.seal(domain.pad(content, domain.padded_size(round_id, budget, config_hash)))
+    pointer = keys.seal(receipt.encode()) if revising else None
     try:
         async with write_transaction():
-            phase = await repo.round_phase(actor.organisation_id, round_id, lock=True)
+            phase = await repo.round_phase(organisation_id, round_id, lock=True)
             if phase != domain.VOTING:
                 raise Conflict(f"The round is not open for voting (phase: {phase}).", code="not_voting")
-            await repo.insert_participation(round_id, budget_id, voter, ONLINE)
+            current = await repo.current_pointer(round_id, budget_id, voter) if revising else None
+            if current is None:
+                await repo.insert_participation(round_id, budget_id, voter, channel, pointer)
+            else:
+                await _replace(keys, round_id, budget_id, voter, current, pointer)
             await repo.insert_sealed_ballot(round_id, keys.receipt_tag(receipt), sealed)
     except Conflict as error:
         if error.code is None and is_unique_violation(error.__cause__):
             raise _already_voted() from error
         raise
     return CastReceipt(receipt, content)
+
+
+async def _replace(keys: RoundKeys, round_id: int, budget_id: int, voter: str, current: bytes | None,
+                   pointer: bytes) -> None:
+    """Vote revision inside the cast transaction: the sealed ballot the pointer names is deleted,
+    its receipt listed as replaced, and the pointer moved to the new ballot (conditionally, so of
+    two concurrent revisions one fails instead of both counting)."""
+    if current == b"":  # voted on paper, or before revision was possible: nothing to point at
+        raise _already_voted()
+    old_receipt = keys.unseal(current).decode()
+    if not await repo.delete_sealed_ballot(round_id, keys.receipt_tag(old_receipt)):
+        raise Conflict("Your previous ballot could not be found in the sealed box; nothing was changed.",
+                       code="ballot_box_corrupt")
+    await repo.insert_replaced_receipt(round_id, old_receipt)
+    if not await repo.move_pointer(round_id, budget_id, voter, current, pointer):
+        raise Conflict("Your ballot was replaced by another request at the same moment; try again.",
+                       code="revised_concurrently")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +308,8 @@ async def look_up_receipt(organisation_id: int, round_id: int, receipt: str, *,
         keys = round_keys.load(round_id)  # None once the box is opened: every ballot is public then
         if keys is not None and await repo.sealed_ballot_exists(round_id, keys.receipt_tag(receipt)):
             return ReceiptStatus(receipt, "received", None, None)
+    if receipt in await repo.replaced_receipts(round_id):
+        return ReceiptStatus(receipt, "replaced", None, None)  # vote revision: a newer ballot counts
     raise NotFound("No ballot with this receipt in this round.", code="unknown_receipt")
 
 
@@ -307,6 +378,7 @@ async def _open_sealed(keys: RoundKeys, organisation_id: int, round_id: int, act
         secrets.SystemRandom().shuffle(ballots)
         await repo.publish_ballots(ballots)
         await repo.delete_sealed_ballots(round_id)
+        await repo.clear_pointers(round_id)  # vote revision: no sealed voter -> ballot pointer outlives the box
         if ballots:
             counts: dict[str, int] = {}
             for ballot in ballots:
@@ -340,3 +412,19 @@ async def open_pending_ballot_boxes(round_keys: RoundKeyStore) -> list[int]:
         except Exception:
             log.exception("the ballot box of round %s could not be opened", round_id)
     return finished
+
+
+# --- the bulletin board while voting runs ----------------------------------------------------------
+
+
+async def received_receipts(round_keys: RoundKeyStore, round_id: int) -> list[str]:
+    """The receipts of the sealed ballots of a round that is voting, opened in memory only.
+
+    For the bulletin board's snapshots: the server holds the round keys while voting runs anyway;
+    nothing opened here is stored but the sorted receipts the board publishes. Empty once the box
+    is opened (the keys are gone; the public ballot table is the board then).
+    """
+    keys = round_keys.load(round_id)
+    if keys is None:
+        return []
+    return sorted(_opened(keys, round_id, row).receipt for row in await repo.sealed_ballots(round_id))

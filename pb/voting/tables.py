@@ -23,7 +23,20 @@ class Participation(Table):
     budget = ForeignKey(Budget)
     nullifier = Varchar(length=64)  # HMAC(round key, census entry): same person -> same value
     channel = Varchar(length=10)  # "online" | "paper"
+    # Vote revision: the receipt of this voter's current sealed ballot, sealed to the round's key
+    # (only the server, while voting runs, can open it); set to NULL when the box is opened.
+    pointer = Bytea(null=True, default=None)  # added in pb_0008_verifiable_rounds
     # UNIQUE(round, budget, nullifier): pb_0003_unique_indexes -- one ballot per person and budget
+
+
+class ReplacedReceipt(Table):
+    """Receipts of ballots their voters replaced (vote revision): shown "replaced" on the board.
+
+    No content (the replaced sealed ballot is deleted), no voter, no time.
+    """
+
+    receipt = Varchar(length=64, primary_key=True)
+    round = ForeignKey(Round, index=True)
 
 
 class SealedBallot(Table):

@@ -192,7 +192,8 @@ async def test_opening_voting_freezes_the_agreed_config_and_logs_its_hash(client
     assert response.status_code == 200
     config = response.json()
     assert sha256_hex(canonical_json(config)) == world["frozen_config_hash"]
-    assert set(config) == {"round_id", "organisation_id", "title", "currency", "tally", "budgets"}
+    assert set(config) == {"round_id", "organisation_id", "title", "currency", "tally", "budgets", "allow_revision"}
+    assert config["allow_revision"] is False
     assert config["tally"] == {"rule": "greedy", "options": {}}
     budgets = {b["district"] or "citywide": b for b in config["budgets"]}
     assert {k: b["eligible_count"] for k, b in budgets.items()} == {"north": 3, "south": 2, "citywide": 6}
