@@ -63,7 +63,7 @@ async def verify(actor: NamedDependency[Actor]) -> VerifyOut:
 class CheckpointOut(msgspec.Struct):
     organisation_id: int
     seq: int
-    hash: str
+    hash: Annotated[Sha256Hex, doc("Hash of the chain's head event at seq.")]
     signed_at: str
     public_key: str  # raw Ed25519 public key (hex) that signed it
     signature: str  # Ed25519 signature (hex) of the canonical JSON {organisation_id, seq, hash, signed_at}

@@ -8,6 +8,7 @@ import msgspec
 from litestar import Request, get
 from litestar.params import FromPath, Parameter
 
+from pb.core.fields import Sha256Hex, doc
 from pb.board import service
 from pb.board.schemas import ReceiptProof
 
@@ -31,14 +32,15 @@ class SnapshotOut(msgspec.Struct):
 
 class BoardOut(msgspec.Struct):
     round_id: int
-    phase: str
+    phase: Annotated[str, doc("The round's phase: receipts only while voting runs, ballots after close.",
+                              "closed")]
     budgets: list[BudgetBoardOut]  # after close
     snapshot: SnapshotOut | None  # while voting runs (None before the first batch)
 
 
 class BoardBallotOut(msgspec.Struct):
-    receipt: str
-    content: dict[str, Any]
+    receipt: Sha256Hex
+    content: Annotated[dict[str, Any], doc("The ballot's canonical content: projects, points or ranking, nonce.")]
 
 
 @get(ROUND, opt={"public": True}, tags=["board"],

@@ -9,6 +9,8 @@ from litestar import Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from pb.core.fields import Sha256Hex, choices, doc
+from pb.core.inputs import Id, Input, line
 from pb.accounts.domain import AUDITOR, OFFICIAL, Actor
 from pb.accounts.guards import requires_role
 from pb.paper import service
@@ -16,27 +18,38 @@ from pb.paper import service
 ROUND = "/api/orgs/{org_id:int}/rounds/{round_id:int}/paper-ballots"
 
 
-class PaperBallotIn(msgspec.Struct, forbid_unknown_fields=True):
-    budget_id: int
-    sheet: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._/-]+$")]
-    station: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
-    identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # the resident, from the register
-    projects: list[int]
-    points: list[int] | None = None
+class PaperBallotIn(Input):
+    budget_id: Annotated[Id, doc("The budget the paper ballot is for.", 1)]
+    sheet: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._/-]+$"),
+                     doc("The sheet's number as printed on it (both officials enter the same).", "LIB-0042")]
+    station: Annotated[line(80), doc("The voting station.", "Central library")]
+    identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=200),
+                          doc("The resident's identifier from the register (stored only as a nullifier).",
+                              "RIV-00001")]
+    projects: Annotated[list[Id], msgspec.Meta(max_length=1000), doc("The projects marked on the sheet.", [3, 5])]
+    points: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]], msgspec.Meta(max_length=1000),
+                      doc("Points per project, in the order of projects (points ballots only).", [60, 40])] | None = None
 
 
 class PaperResultOut(msgspec.Struct):
-    status: str  # awaiting_second_entry | counted | mismatch
+    status: Annotated[str, doc(choices("Where the sheet stands.", {
+        "awaiting_second_entry": "entered once; a second official must enter the same sheet",
+        "counted": "both entries agree: the ballot is in the box",
+        "mismatch": "the two entries differ (see differences); clear the sheet and enter it again",
+    }), "counted")]
     differences: list[str]  # mismatch: which of resident, projects, points differ from the first entry
-    receipt: str | None  # counted: give it to the resident
-    content: str | None
+    receipt: Annotated[Sha256Hex, doc("Counted: the receipt to give to the resident.")] | None
+    content: Annotated[str, doc("Counted: the canonical JSON of the ballot whose SHA-256 is the receipt.")] | None
 
 
 class UnconfirmedOut(msgspec.Struct):
     budget_id: int
     sheet: str
     station: str
-    status: str  # pending | mismatch
+    status: Annotated[str, doc(choices("Why the sheet is not counted yet.", {
+        "pending": "waiting for a second official's entry",
+        "mismatch": "the two entries differ",
+    }), "pending")]
     entered_by: list[int]
     differences: list[str]
 

@@ -9,6 +9,7 @@ from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter, RawBody
 
+from pb.core.fields import doc
 from pb.accounts.domain import AUDITOR, OFFICIAL, Actor
 from pb.accounts.guards import requires_role
 from pb.sandbox import service
@@ -25,15 +26,17 @@ class SandboxElectionOut(msgspec.Struct):
 
 
 class RuleOutcomeOut(msgspec.Struct):
-    rule: str
+    rule: Annotated[str, doc("The rule spec compared (as `pb tally` names it, e.g. greedy, mes:add1, phragmen).",
+                             "mes:add1")]
     winners: list[str]
-    spent: int | str
+    spent: Annotated[int | str, doc("Money the rule spends, in the election's minor units as the .pb file gives them (an exact \"n/d\" string "
+                                    "when not whole).", 950000)]
 
 
 class ComparisonOut(msgspec.Struct):
     election: SandboxElectionOut
     budget: int | str
-    rules: list[RuleOutcomeOut]
+    rules: Annotated[list[RuleOutcomeOut], doc("One outcome per compared rule, in the order asked.")]
     projects: list[dict[str, Any]]  # {id, name, cost, selected_by: [rule], reasons: {rule: reason}}
 
 

@@ -33,5 +33,5 @@ async def test_snapshots_wait_for_a_batch_are_sorted_logged_and_prove_inclusion(
     assert service.snapshot_proof(second, receipts[0]).status == "replaced"
     assert service.snapshot_proof(second, receipts[-1]) is None
     events = (await client.get(f"/api/orgs/{org_id}/audit/events", params={"limit": 100}, headers=official)).json()
-    logged = [json.loads(e["payload"]) for e in events if e["action"] == "board.published"]
+    logged = [e["payload"] for e in events if e["action"] == "board.published"]
     assert [(p["snapshot"], p["merkle_root"]) for p in logged] == [(1, first.merkle_root), (2, second.merkle_root)]

@@ -27,7 +27,7 @@ async def test_the_seed_is_committed_at_open_revealed_at_tally_and_mixed_with_th
     assert tallied.status_code == 200, tallied.text  # a lottery round is no longer stuck in "closed"
     events = (await client.get(f"/api/orgs/{world['org_id']}/audit/events", params={"limit": 1000},
                                headers=world["official"])).json()
-    revealed = json.loads(next(e for e in events if e["action"] == "results.tallied")["payload"])["lottery_seed"]
+    revealed = next(e for e in events if e["action"] == "results.tallied")["payload"]["lottery_seed"]
     assert spec.lottery_commitment(revealed) == commitment
     for budget in tallied.json()["budgets"]:
         assert budget["options"]["seed"] == spec.lottery_draw_seed(revealed, budget["ballots_digest"])
