@@ -28,6 +28,7 @@ from pb.core.errors import DomainError
 from pb.core.keyring import load_census_key, load_keyring
 from pb.core.ratelimit import RateLimiter
 from pb.settings import Settings, get_settings
+from pb.web.templating import configure_templates
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 PROBLEM_JSON = "application/problem+json"
@@ -68,9 +69,9 @@ def _route_handlers() -> list:
     from pb.results.api import ROUTES as results
     from pb.rounds.api import ROUTES as rounds
     from pb.voting.api import ROUTES as voting
-    from pb.web.views import ROUTES as web
+    from pb.web.router import build_router
 
-    return [*accounts, *audit, *grants, *payments, *proposals, *results, *rounds, *voting, *web]
+    return [*accounts, *audit, *grants, *payments, *proposals, *results, *rounds, *voting, build_router()]
 
 
 def _declare_bearer_security(handlers: list) -> list:
@@ -129,7 +130,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 ),
             }),
         ),
-        template_config=TemplateConfig(directory=FRONTEND / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(directory=FRONTEND / "templates", engine=JinjaTemplateEngine,
+                                       engine_callback=configure_templates),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=False,

@@ -14,6 +14,7 @@ from pb.proposals.tables import Appeal, Proposal, ProposalCoProposer, Review
 from pb.results.tables import ProjectResult, TallyRun
 from pb.rounds.tables import Budget, Round
 from pb.voting.tables import Ballot, CensusEntry, Participation
+from pb.web.tables import BrowserSession
 
 TABLES = [
     Organisation, User, Membership, RefreshToken, RevokedAccessToken,
@@ -23,6 +24,7 @@ TABLES = [
     CensusEntry, Participation, Ballot,
     TallyRun, ProjectResult,
     Grant, Tranche, ProgressReport,
+    BrowserSession,
 ]
 
 APP_CONFIG = AppConfig(

@@ -143,3 +143,18 @@ async def revoke_access_token(jti: str, expires_at: datetime) -> None:
 
 async def access_token_revoked(jti: str) -> bool:
     return await RevokedAccessToken.exists().where(RevokedAccessToken.jti == jti)
+
+
+async def display_names(user_ids: list[int]) -> dict[int, str]:
+    """Public display names of some users (e.g. a proposal's authors); nothing else leaves."""
+    if not user_ids:
+        return {}
+    rows = await User.select(User.id, User.display_name).where(User.id.is_in(sorted(set(user_ids))))
+    return {row["id"]: row["display_name"] for row in rows}
+
+
+async def memberships_of(user_id: int) -> list[OrganisationRow]:
+    """The organisations a user is a member of."""
+    rows = await Membership.select(Membership.organisation).where(Membership.user == user_id)
+    ids = {row["organisation"] for row in rows}
+    return [o for o in await list_organisations() if o.id in ids]

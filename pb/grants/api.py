@@ -11,7 +11,7 @@ from pb.accounts.domain import CITIZEN, OFFICIAL, REVIEWER, Actor
 from pb.accounts.guards import ANY_MEMBER, requires_role
 from pb.grants import service
 from pb.grants.schemas import (
-    CreateGrant, GrantDetailOut, GrantOut, PlanTranche, ReportOut, ReportProgress, TrancheOut,
+    CreateGrant, FundedProjectOut, GrantDetailOut, GrantOut, PlanTranche, ReportOut, ReportProgress, TrancheOut,
 )
 
 GRANT = "/api/orgs/{org_id:int}/grants/{grant_id:int}"
@@ -64,4 +64,10 @@ async def report_progress(actor: NamedDependency[Actor], grant_id: FromPath[int]
     return as_out(await service.report_progress(actor, grant_id, data.body, data.completion_percent), ReportOut)
 
 
-ROUTES = [create_grant, list_grants, grant_detail, plan_tranche, approve_tranche, report_progress]
+@get("/api/orgs/{org_id:int}/rounds/{round_id:int}/funded", opt={"public": True}, tags=["grants"],
+     summary="Funded projects of a published round, public: tranches paid and progress reports")
+async def funded_projects(org_id: FromPath[int], round_id: FromPath[int]) -> list[FundedProjectOut]:
+    return [as_out(project, FundedProjectOut) for project in await service.funded_projects(org_id, round_id)]
+
+
+ROUTES = [funded_projects, create_grant, list_grants, grant_detail, plan_tranche, approve_tranche, report_progress]

@@ -69,3 +69,31 @@ class GrantDetailOut(msgspec.Struct):
     grant: GrantOut
     tranches: list[TrancheOut]
     reports: list[ReportOut]
+
+
+class FundedTrancheOut(msgspec.Struct):
+    position: int
+    amount: int
+    condition: str
+    status: str
+    paid_at: datetime | None
+
+
+class FundedReportOut(msgspec.Struct):
+    completion_percent: int
+    body: str
+    created_at: datetime
+
+
+class FundedProjectOut(msgspec.Struct):
+    grant_id: int
+    proposal_id: int
+    title: str
+    budget_id: int
+    budget_name: str
+    amount: int
+    paid: int
+    status: str
+    currency: str
+    tranches: list[FundedTrancheOut]
+    reports: list[FundedReportOut]

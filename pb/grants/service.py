@@ -157,3 +157,14 @@ async def report_progress(actor: Actor, grant_id: int, body: str, completion_per
         await audit.record(actor.organisation_id, actor.pseudonym, "grant.progress_reported", f"grant:{grant_id}",
                            {"report": report.id, "completion_percent": completion_percent})
     return report
+
+
+PUBLIC_FUNDING_PHASES = ("published", "funding", "completed")
+
+
+async def funded_projects(organisation_id: int, round_id: int) -> list[repo.FundedProject]:
+    """Public: a published round's grants, what was paid and how the work is going."""
+    round_ = await rounds_repo.get_round(organisation_id, round_id)
+    if round_ is None or round_.phase not in PUBLIC_FUNDING_PHASES:
+        raise NotFound("No such round, or its results are not published yet.")
+    return await repo.funded_projects(organisation_id, round_id)

@@ -109,5 +109,12 @@ class ProposalSummaryOut(msgspec.Struct):
     final_cost: int | None
 
 
+class PublicProposalPageOut(msgspec.Struct):
+    proposals: list[ProposalSummaryOut]
+    total: int
+    page: int
+    pages: int
+
+
 class Created(msgspec.Struct):
     id: int

@@ -205,3 +205,25 @@ async def look_up_receipt(organisation_id: int, round_id: int, receipt: str) -> 
     if phase in domain.AFTER_CLOSE:
         return ReceiptStatus(ballot.receipt, "received", ballot.budget, json.loads(ballot.content))
     return ReceiptStatus(ballot.receipt, "received", None, None)
+
+
+# --- the ballot pages: what a voter sees before casting ----------------------------------------------
+
+
+async def ballot_of_voter(actor: Actor, round_id: int, budget_id: int) -> Mapping[str, Any]:
+    """The frozen budget a voter fills in (404/403/409 as casting would refuse it)."""
+    config = await _frozen_round(actor, round_id)
+    budget = _budget_of(config, budget_id)
+    entry = await _voter_entry(actor)
+    if not domain.may_vote_in(budget, entry.district):
+        raise Forbidden("You may vote only in your own district's budget and in city-wide budgets.",
+                        code="not_eligible_for_budget")
+    return budget
+
+
+def check_choices(budget: Mapping[str, Any], project_ids: list[int], points: list[int] | None) -> None:
+    """The review step: the same rule check casting makes (Invalid names the broken constraint)."""
+    try:
+        domain.check_ballot(budget, project_ids, points)
+    except BallotError as error:
+        raise Invalid(f"Invalid ballot: {error.message}.", code=error.constraint) from error

@@ -1,0 +1,27 @@
+/* Small enhancements; every page works without this file.
+   - marks <html class="js"> so buttons that need JavaScript (copy, print) appear,
+   - copy and print buttons on the receipt page,
+   - after htmx swaps a region, moves focus to a new error message so screen readers hear it. */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest("[data-copy], [data-print]");
+    if (!target) { return; }
+    if (target.hasAttribute("data-print")) { window.print(); return; }
+    var field = document.querySelector(target.getAttribute("data-copy"));
+    if (!field) { return; }
+    field.select();
+    var done = function () { target.textContent = target.getAttribute("data-copied") || target.textContent; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+    } else {
+      document.execCommand("copy");
+      done();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.getElementById("error-summary");
+    if (summary) { summary.focus(); }
+  });
+})();
