@@ -230,3 +230,12 @@ def axe_violations(page) -> list[dict]:
     result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
     return [{"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
             for v in result["violations"]]
+
+
+def shot(page, site: Site, name: str) -> None:
+    """With PB_SCREENSHOTS=<folder>: save what the page shows now (the README's pictures come from here)."""
+    folder = os.environ.get("PB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        width = page.viewport_size["width"] if page.viewport_size else 0
+        page.screenshot(path=f"{folder}/{name}-{site.language}-{width}.png")

@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import run_services, sign_in
+from tests.e2e.conftest import run_services, shot, sign_in
 from tests.e2e.world import PASSWORD, proposal_status, request_changes
 
 pytestmark = pytest.mark.browser
@@ -20,8 +20,11 @@ def test_a_visitor_browses_searches_and_reads_proposals(site, open_page):
     page = open_page()
     page.goto(site.url("/"))
     expect(page.locator("html")).to_have_attribute("lang", site.language)
+    shot(page, site, "home")
     page.click(f"a[href='/orgs/{site.world.org_id}/rounds/{site.world.open_round}']")
+    shot(page, site, "round")
     page.click(f"a[href$='/rounds/{site.world.open_round}/proposals']")
+    shot(page, site, "proposals")
     cards = page.locator(".proposal-card")
     everything = cards.count()
     assert everything >= 5
@@ -30,6 +33,7 @@ def test_a_visitor_browses_searches_and_reads_proposals(site, open_page):
     expect(cards).to_have_count(1)
     expect(cards.first).to_contain_text("Riverside path lighting")
     page.fill("#q", "")
+    page.click(".more-filters summary")
     page.select_option("#status", "ineligible")
     page.click(".filter-actions button[type=submit]")
     expect(cards).to_have_count(1)
@@ -88,6 +92,7 @@ def test_a_citizen_signs_up_binds_proposes_gets_changes_requested_and_resubmits(
     expect(page.locator("#line-amount-1-error")).to_be_visible()  # the bad amount, named by its field
     expect(page.locator("#error-summary a[href='#line-amount-1']")).to_be_visible()
     expect(page.locator("#title")).to_have_value(title)  # kept
+    shot(page, site, "proposal-form-errors")
     page.fill("#line-amount-1", "300,50")
     page.click("button[name=action][value=submit]")
     page.wait_for_url(re.compile(r".*/proposals/\d+$"))
@@ -165,10 +170,12 @@ def test_a_resident_votes_in_each_ballot_format_and_checks_the_receipt(site, ope
         expect(page.locator("#ballot-summary .meter-fill")).to_have_class(re.compile("w-90"))  # live, via htmx
     if not _refused_first(page, ballot_format):
         _choose(page, ballot_format)
+    shot(page, site, f"ballot-{ballot_format}")
     page.click("button[name=action][value=review]")
     expect(page.locator(".review-choices li")).to_have_count(1 if ballot_format == "choose-1" else 2)
     page.click("button[name=action][value=cast]")
     page.wait_for_url(re.compile(r".*/receipts/[0-9a-f]{64}\?new=1$"))
+    shot(page, site, "receipt")
     receipt = page.input_value("#receipt-code")
     assert re.fullmatch(r"[0-9a-f]{64}", receipt)
     page.goto(site.url("/me"))
@@ -244,6 +251,7 @@ def test_results_show_winners_reasons_charts_and_downloads(site, open_page):
     page = open_page()
     world = site.world
     page.goto(site.url(f"/orgs/{world.org_id}/rounds/{world.past_round}/results"))
+    shot(page, site, "results")
     budgets = page.locator(".result-budget")
     assert budgets.count() == 4
     first = budgets.first
