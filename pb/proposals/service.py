@@ -282,6 +282,7 @@ class ProposalPage:
     total: int
     page: int
     pages: int
+    reasons: dict[int, str]  # public reason of the latest decision, for proposals found ineligible
 
 
 async def _public_round(organisation_id: int, round_id: int) -> RoundRow:
@@ -297,7 +298,12 @@ async def search_public(organisation_id: int, round_id: int, search: repo.Public
     page = max(page, 1)
     rows, total = await repo.search_submitted(found.id, msgspec.structs.replace(
         search, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
-    return ProposalPage(rows, total, page, max(1, -(-total // PAGE_SIZE)))
+    reasons = {}
+    for proposal in rows:
+        if proposal.status == INELIGIBLE:
+            decision = (await repo.list_reviews(proposal.id) or [None])[-1]
+            reasons[proposal.id] = decision.public_reason if decision else ""
+    return ProposalPage(rows, total, page, max(1, -(-total // PAGE_SIZE)), reasons)
 
 
 async def public_proposal(organisation_id: int, proposal_id: int, user_id: int | None = None) -> ProposalView:

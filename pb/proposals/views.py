@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from pb.proposals import domain, service
@@ -57,7 +57,8 @@ async def proposal_list(request: Request, viewer: NamedDependency[Viewer], org_i
 
 
 @get("/orgs/{org_id:int}/proposals/{proposal_id:int}")
-async def proposal_page(viewer: NamedDependency[Viewer], org_id: FromPath[int], proposal_id: FromPath[int]) -> Template:
+async def proposal_page(viewer: NamedDependency[Viewer], org_id: FromPath[int], proposal_id: FromPath[int],
+                        appeal: FromQuery[str] = "") -> Template:
     organisation = await organisation_or_404(org_id)
     view = await service.public_proposal(org_id, proposal_id, viewer.user_id)
     proposal = view.proposal
@@ -78,6 +79,7 @@ async def proposal_page(viewer: NamedDependency[Viewer], org_id: FromPath[int], 
         "can_appeal": is_author and proposal.status == domain.INELIGIBLE and not proposal.appealed
         and phase in domain.phases_for(domain.APPEAL, proposal.status),
         "base": f"/orgs/{org_id}/rounds/{proposal.round_id}",
+        "appeal_errors": {"reason": _("Fill this in.")} if appeal == "empty" else {},
     })
 
 

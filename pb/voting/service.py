@@ -139,16 +139,8 @@ async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id:
     The unique index on (round, budget, nullifier) is the guarantee against double voting: of
     concurrent casts by one person exactly one commits, the others get 409.
     """
-    config = await _frozen_round(actor, round_id)
-    budget = _budget_of(config, budget_id)
-    entry = await _voter_entry(actor)
-    if not domain.may_vote_in(budget, entry.district):
-        raise Forbidden("You may vote only in your own district's budget and in city-wide budgets.",
-                        code="not_eligible_for_budget")
-    try:
-        domain.check_ballot(budget, project_ids, points)
-    except BallotError as error:
-        raise Invalid(f"Invalid ballot: {error.message}.", code=error.constraint) from error
+    config, budget, entry = await _voter_budget(actor, round_id, budget_id)
+    check_choices(budget, project_ids, points)
     voter = domain.nullifier(census_key, round_id, entry.id)
     if await repo.has_participated(round_id, budget_id, voter):
         raise _already_voted()
@@ -210,15 +202,21 @@ async def look_up_receipt(organisation_id: int, round_id: int, receipt: str) -> 
 # --- the ballot pages: what a voter sees before casting ----------------------------------------------
 
 
-async def ballot_of_voter(actor: Actor, round_id: int, budget_id: int) -> Mapping[str, Any]:
-    """The frozen budget a voter fills in (404/403/409 as casting would refuse it)."""
+async def _voter_budget(actor: Actor, round_id: int, budget_id: int
+                        ) -> tuple[Mapping[str, Any], Mapping[str, Any], repo.CensusEntryRow]:
+    """The frozen config, the budget and the caller's census entry, if the caller may vote in it."""
     config = await _frozen_round(actor, round_id)
     budget = _budget_of(config, budget_id)
     entry = await _voter_entry(actor)
     if not domain.may_vote_in(budget, entry.district):
         raise Forbidden("You may vote only in your own district's budget and in city-wide budgets.",
                         code="not_eligible_for_budget")
-    return budget
+    return config, budget, entry
+
+
+async def ballot_of_voter(actor: Actor, round_id: int, budget_id: int) -> Mapping[str, Any]:
+    """The frozen budget a voter fills in (404/403/409 as casting would refuse it)."""
+    return (await _voter_budget(actor, round_id, budget_id))[1]
 
 
 def check_choices(budget: Mapping[str, Any], project_ids: list[int], points: list[int] | None) -> None:

@@ -198,6 +198,7 @@ def open_page(request: pytest.FixtureRequest, browser, site: Site):
     def make(width: int = 1280, javascript: bool = True, bypass_csp: bool = False):
         context = browser.new_context(
             viewport={"width": width, "height": 900}, java_script_enabled=javascript, bypass_csp=bypass_csp,
+            device_scale_factor=0.5 if os.environ.get("PB_SCREENSHOTS") else 1,  # small README pictures
             locale=site.language, extra_http_headers={"Accept-Language": site.language},
         )
         context.set_default_timeout(10_000)
