@@ -34,6 +34,7 @@ from pb.core.ratelimit import RateLimiter, parse_networks
 from pb.core.request_checks import path_values_are_sane, strict_json_body
 from pb.resources import FRONTEND
 from pb.settings import Settings, get_settings
+from pb.web.templating import configure_templates
 
 BEARER_SCHEME = "BearerToken"
 
@@ -52,10 +53,10 @@ def _route_handlers() -> list:
     from pb.rounds.api import ROUTES as rounds
     from pb.sandbox.api import ROUTES as sandbox
     from pb.voting.api import ROUTES as voting
-    from pb.web.views import ROUTES as web
+    from pb.web.router import build_router
 
     return [*accounts, *audit, *board, *grants, *paper, *payments, *proposals, *record, *results, *rounds, *sandbox,
-            *voting, *web, *board_pages]
+            *voting, *board_pages, build_router()]
 
 
 def _declare_bearer_security(handlers: list) -> list:
@@ -140,7 +141,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 ),
             }),
         ),
-        template_config=TemplateConfig(directory=FRONTEND / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(directory=FRONTEND / "templates", engine=JinjaTemplateEngine,
+                                       engine_callback=configure_templates),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=False,

@@ -492,7 +492,7 @@ def describe(report: DemoReport, settings: Settings) -> str:
     """What `pb demo` prints: the accounts with their password and the figures."""
     action = f"built in {report.seconds:.1f} s" if report.created else "already present (pb demo --reset rebuilds it)"
     lines = [f"Demo city '{DEMO_CITY}' (organisation {report.organisation_id}) {action}.", "",
-             "Log in (POST /api/auth/login) with any of these accounts:"]
+             "Sign in at /login in a browser (or POST /api/auth/login) with any of these accounts:"]
     width = max(len(a.email) for a in report.accounts)
     for account in report.accounts:
         lines.append(f"  {account.email:<{width}}  password: {DEMO_PASSWORD}   {account.role}")

@@ -20,6 +20,7 @@ from pb.results.tables import ProjectResult, TallyRun
 from pb.rounds.tables import Budget, Round
 from pb.sandbox.tables import SandboxElection
 from pb.voting.tables import Ballot, CensusEntry, Participation, ReplacedReceipt, SealedBallot
+from pb.web.tables import BrowserSession
 
 TABLES = [
     Organisation, User, Membership, RefreshToken, RevokedLogin,
@@ -31,6 +32,7 @@ TABLES = [
     Grant, Tranche, ProgressReport,
     PaymentSettings, PaymentRecipient, PaymentOrder, Reversal, StripeEvent, ReconciliationRun,
     SandboxElection, BoardSnapshot, PaperEntry,
+    BrowserSession,
 ]
 
 APP_CONFIG = AppConfig(

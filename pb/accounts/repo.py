@@ -156,3 +156,18 @@ async def revoke_family(family: str, access_tokens_expire_by: datetime) -> None:
 async def login_revoked(family: str) -> bool:
     """One lookup on the unique index of revoked_login.family."""
     return await RevokedLogin.exists().where(RevokedLogin.family == family)
+
+
+async def display_names(user_ids: list[int]) -> dict[int, str]:
+    """Public display names of some users (e.g. a proposal's authors); nothing else leaves."""
+    if not user_ids:
+        return {}
+    rows = await User.select(User.id, User.display_name).where(User.id.is_in(sorted(set(user_ids))))
+    return {row["id"]: row["display_name"] for row in rows}
+
+
+async def memberships_of(user_id: int) -> list[OrganisationRow]:
+    """The organisations a user is a member of."""
+    rows = await Membership.select(Membership.organisation).where(Membership.user == user_id)
+    ids = {row["organisation"] for row in rows}
+    return [o for o in await list_organisations() if o.id in ids]

@@ -88,14 +88,20 @@ async def _issue_pair(config: AuthConfig, user_id: int, family: str) -> TokenPai
     return TokenPair(access, refresh, config.access_minutes * 60)
 
 
-async def log_in(config: AuthConfig, email: str, password: str) -> TokenPair:
+async def authenticate(email: str, password: str) -> int:
+    """The id of the active user with these credentials (API log-in and browser sign-in share it)."""
     user = await repo.user_by_email(email)
     # Verify against a dummy hash for unknown users so response time does not reveal accounts.
     matches = await _password_matches(user.password_hash if user else _DUMMY_HASH, password)
     if not user or not matches or not user.is_active:
         raise Unauthorized("The email address or password is not correct.", code="bad_credentials")
+    return user.id
+
+
+async def log_in(config: AuthConfig, email: str, password: str) -> TokenPair:
+    user_id = await authenticate(email, password)
     async with write_transaction():
-        return await _issue_pair(config, user.id, secrets.token_hex(16))
+        return await _issue_pair(config, user_id, secrets.token_hex(16))
 
 
 async def refresh(config: AuthConfig, refresh_token: str) -> TokenPair:

@@ -11,8 +11,8 @@ from pb.accounts.domain import CITIZEN, OFFICIAL, REVIEWER, Actor
 from pb.accounts.guards import ANY_MEMBER, requires_role
 from pb.grants import service
 from pb.grants.schemas import (
-    CancelGrant, CreateGrant, GrantDetailOut, GrantOut, PlanTranche, RecipientStateOut, ReportOut, ReportProgress,
-    ReviewReport, TrancheOut,
+    CancelGrant, CreateGrant, FundedProjectOut, GrantDetailOut, GrantOut, PlanTranche, RecipientStateOut, ReportOut,
+    ReportProgress, ReviewReport, TrancheOut,
 )
 
 GRANT = "/api/orgs/{org_id:int}/grants/{grant_id:int}"
@@ -81,5 +81,11 @@ async def cancel_grant(actor: NamedDependency[Actor], grant_id: FromPath[int], d
     return as_out(await service.cancel_grant(actor, grant_id, data.reason), GrantOut)
 
 
-ROUTES = [create_grant, list_grants, grant_detail, plan_tranche, approve_tranche, report_progress, review_report,
-          cancel_grant]
+@get("/api/orgs/{org_id:int}/rounds/{round_id:int}/funded", opt={"public": True}, tags=["grants"],
+     summary="Funded projects of a published round, public: tranches paid and progress reports")
+async def funded_projects(org_id: FromPath[int], round_id: FromPath[int]) -> list[FundedProjectOut]:
+    return [as_out(project, FundedProjectOut) for project in await service.funded_projects(org_id, round_id)]
+
+
+ROUTES = [funded_projects, create_grant, list_grants, grant_detail, plan_tranche, approve_tranche, report_progress,
+          review_report, cancel_grant]

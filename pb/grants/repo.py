@@ -343,3 +343,59 @@ async def review_report(report_id: int, status: str, reviewer: int, note: str) -
     }).where((ProgressReport.id == report_id) & (ProgressReport.status == "submitted")
              & WhereRaw("author <> {}", reviewer)).returning(ProgressReport.id)
     return bool(rows)
+
+
+# --- public reading: funded projects ------------------------------------------------------------
+
+class FundedTranche(msgspec.Struct):
+    position: int
+    amount: int
+    condition: str
+    status: str
+    paid_at: datetime | None
+
+
+class FundedReport(msgspec.Struct):
+    completion_percent: int
+    body: str
+    created_at: datetime
+
+
+class FundedProject(msgspec.Struct):
+    """A grant as the public sees it: no user ids, bank references or idempotency keys."""
+
+    grant_id: int
+    proposal_id: int
+    title: str
+    budget_id: int
+    budget_name: str
+    amount: int
+    paid: int
+    status: str
+    currency: str
+    tranches: list[FundedTranche] = []
+    reports: list[FundedReport] = []
+
+
+async def funded_projects(organisation_id: int, round_id: int) -> list[FundedProject]:
+    """Every grant of a round with its tranches and progress reports (three queries, any size)."""
+    rows = await Grant.select(
+        Grant.id.as_alias("grant_id"), Grant.proposal.as_alias("proposal_id"), Grant.proposal.title.as_alias("title"),
+        Grant.budget.as_alias("budget_id"), Grant.budget.name.as_alias("budget_name"), Grant.amount, Grant.paid,
+        Grant.status, Grant.round.currency.as_alias("currency"),
+    ).where((Grant.round == round_id) & (Grant.organisation_id == organisation_id)).order_by(Grant.id)
+    projects = [msgspec.convert(row, FundedProject) for row in rows]
+    if not projects:
+        return []
+    by_id = {p.grant_id: p for p in projects}
+    tranches = await Tranche.select(
+        Tranche.grant, Tranche.position, Tranche.amount, Tranche.condition, Tranche.status, Tranche.paid_at,
+    ).where(Tranche.grant.is_in(list(by_id))).order_by(Tranche.position)
+    for row in tranches:
+        by_id[row.pop("grant")].tranches.append(msgspec.convert(row, FundedTranche))
+    reports = await ProgressReport.select(
+        ProgressReport.grant, ProgressReport.completion_percent, ProgressReport.body, ProgressReport.created_at,
+    ).where(ProgressReport.grant.is_in(list(by_id))).order_by(ProgressReport.id)
+    for row in reports:
+        by_id[row.pop("grant")].reports.append(msgspec.convert(row, FundedReport))
+    return projects

@@ -128,3 +128,33 @@ class GrantDetailOut(msgspec.Struct):
     tranches: list[TrancheOut]
     reports: list[ReportOut]
     recipient: RecipientStateOut | None = None
+
+
+class FundedTrancheOut(msgspec.Struct):
+    position: int
+    amount: Annotated[MinorUnits, money("The tranche.", 550_000)]
+    condition: str
+    status: Annotated[str, doc(choices("Where the payment stands.", TRANCHE_STATUS_MEANINGS), "paid")]
+    paid_at: Annotated[UtcTime, utc("When it was paid.")] | None
+
+
+class FundedReportOut(msgspec.Struct):
+    completion_percent: int
+    body: str
+    created_at: Annotated[UtcTime, utc("When the report was written.")]
+
+
+class FundedProjectOut(msgspec.Struct):
+    """A grant as the public sees it: no user ids, bank references or idempotency keys."""
+
+    grant_id: int
+    proposal_id: int
+    title: str
+    budget_id: int
+    budget_name: str
+    amount: Annotated[MinorUnits, money("The grant.", 1_100_000)]
+    paid: Annotated[MinorUnits, money("Paid so far.", 550_000)]
+    status: Annotated[str, doc("The grant's status: active, completed or cancelled.", "active")]
+    currency: Currency
+    tranches: list[FundedTrancheOut]
+    reports: list[FundedReportOut]

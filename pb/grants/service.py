@@ -223,3 +223,14 @@ async def cancel_grant(actor: Actor, grant_id: int, reason: str) -> GrantRow:
         await audit.record(actor.organisation_id, actor.pseudonym, "grant.cancelled", f"grant:{grant_id}",
                            {"reason": reason, "withdrawn": len(withdrawn), "released": grant.amount - grant.paid})
     return await grant_or_404(actor, grant_id)
+
+
+PUBLIC_FUNDING_PHASES = ("published", "funding", "completed")
+
+
+async def funded_projects(organisation_id: int, round_id: int) -> list[repo.FundedProject]:
+    """Public: a published round's grants, what was paid and how the work is going."""
+    round_ = await rounds_repo.get_round(organisation_id, round_id)
+    if round_ is None or round_.phase not in PUBLIC_FUNDING_PHASES:
+        raise NotFound("No such round, or its results are not published yet.")
+    return await repo.funded_projects(organisation_id, round_id)

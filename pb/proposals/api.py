@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 import msgspec
 from litestar import get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from pb.accounts.domain import CITIZEN, OFFICIAL, REVIEWER, Actor
 from pb.accounts.guards import ANY_MEMBER, requires_role
@@ -16,8 +17,9 @@ from pb.proposals import service
 from pb.proposals.domain import CriterionResult
 from pb.proposals.schemas import (
     AppealDecisionIn, AppealIn, CostLineOut, Created, CriterionResultIn, CriterionResultOut, ProposalIn, ProposalOut,
-    ProposalSummaryOut, ReviewIn, ReviewOut,
+    ProposalSummaryOut, PublicProposalPageOut, ReviewIn, ReviewOut,
 )
+from pb.proposals.repo import PublicSearch
 
 PROPOSAL = "/api/orgs/{org_id:int}/proposals/{proposal_id:int}"
 REVIEWERS = (REVIEWER, OFFICIAL)
@@ -118,5 +120,34 @@ async def decide_appeal(actor: NamedDependency[Actor], proposal_id: FromPath[int
                                                data.public_reason, data.adjusted_cost, data.cost_explanation))
 
 
-ROUTES = [create_proposal, list_proposals, get_proposal, update_proposal, submit, withdraw, review, appeal,
+PUBLIC_SORTS = ("newest", "oldest", "cost_asc", "cost_desc", "title")
+
+
+@get("/api/orgs/{org_id:int}/rounds/{round_id:int}/public-proposals", opt={"public": True}, tags=["proposals"],
+     summary="Submitted proposals, public: search (title and summary), filters, sorting, 20 per page")
+async def public_proposals(
+    org_id: FromPath[int], round_id: FromPath[int], q: FromQuery[str] = "", budget_id: FromQuery[int | None] = None,
+    status: FromQuery[str | None] = None, min_cost: FromQuery[int | None] = None,
+    max_cost: FromQuery[int | None] = None,
+    sort: FromQuery[Literal["newest", "oldest", "cost_asc", "cost_desc", "title"]] = "newest",
+    page: FromQuery[int] = 1,
+) -> PublicProposalPageOut:
+    """Drafts are never listed; everything else (ineligible and withdrawn too) is public once submitted."""
+    search = PublicSearch(text=q[:200], budget_id=budget_id, status=status, min_cost=min_cost, max_cost=max_cost,
+                          sort=sort)
+    found = await service.search_public(org_id, round_id, search, page)
+    return PublicProposalPageOut(
+        [ProposalSummaryOut(p.id, p.budget_id, p.title, p.summary, p.category, p.status, p.requested_amount,
+                            p.final_cost) for p in found.proposals],
+        found.total, found.page, found.pages,
+    )
+
+
+@get("/api/orgs/{org_id:int}/public-proposals/{proposal_id:int}", opt={"public": True}, tags=["proposals"],
+     summary="A submitted proposal with its public review outcome (no reviewer identities)")
+async def public_proposal(org_id: FromPath[int], proposal_id: FromPath[int]) -> ProposalOut:
+    return _proposal_out(await service.public_proposal(org_id, proposal_id))
+
+
+ROUTES = [public_proposals, public_proposal, create_proposal, list_proposals, get_proposal, update_proposal, submit, withdraw, review, appeal,
           decide_appeal]

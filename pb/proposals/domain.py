@@ -157,9 +157,7 @@ class Viewer:
 
 
 def visible_to(viewer: Viewer, status: str, ever_submitted: bool, round_phase: str) -> bool:
-    """Drafts stay with their proposers; staff see what was submitted; everyone sees the ballot."""
-    if viewer.is_proposer:
-        return True
-    if viewer.is_staff and ever_submitted:
+    """Drafts stay with their proposers; once submitted, a proposal is public (visitors included)."""
+    if viewer.is_proposer or ever_submitted:
         return True
     return round_phase in FROZEN_PHASES and status in (ON_BALLOT, SELECTED, NOT_SELECTED, FUNDED)

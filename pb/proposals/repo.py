@@ -210,3 +210,75 @@ async def insert_appeal(proposal_id: int, reason: str) -> None:
 async def appeal_reason(proposal_id: int) -> str | None:
     row = await Appeal.select(Appeal.reason).where(Appeal.proposal == proposal_id).first()
     return row["reason"] if row else None
+
+
+class PublicSearch(msgspec.Struct, frozen=True):
+    """Filters of the public proposal list (all optional)."""
+
+    text: str = ""
+    budget_id: int | None = None
+    status: str | None = None
+    min_cost: int | None = None
+    max_cost: int | None = None
+    sort: str = "newest"  # newest | oldest | cost_asc | cost_desc | title
+    limit: int = 20
+    offset: int = 0
+
+
+_COST = "COALESCE(final_cost, requested_amount)"
+_SORTS = {
+    "newest": "submitted_at DESC, id DESC", "oldest": "submitted_at ASC, id ASC",
+    "cost_asc": f"{_COST} ASC, id ASC", "cost_desc": f"{_COST} DESC, id ASC", "title": "LOWER(title) ASC, id ASC",
+}
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search_submitted(round_id: int, search: PublicSearch) -> tuple[list[ProposalRow], int]:
+    """One page of a round's ever-submitted proposals (drafts never), with the total count.
+
+    Filtering, sorting and paging happen in the database, so a round with thousands of proposals
+    costs one indexed query per page on either engine.
+    """
+    where = ["round = {}", "submitted_at IS NOT NULL"]
+    args: list[Any] = [round_id]
+    if search.text.strip():
+        pattern = f"%{_escape_like(search.text.strip().lower())}%"
+        where.append("(LOWER(title) LIKE {} ESCAPE '\\' OR LOWER(summary) LIKE {} ESCAPE '\\')")
+        args += [pattern, pattern]
+    if search.budget_id is not None:
+        where.append("budget = {}")
+        args.append(search.budget_id)
+    if search.status:
+        where.append("status = {}")
+        args.append(search.status)
+    if search.min_cost is not None:
+        where.append(f"{_COST} >= {{}}")
+        args.append(search.min_cost)
+    if search.max_cost is not None:
+        where.append(f"{_COST} <= {{}}")
+        args.append(search.max_cost)
+    condition = " AND ".join(where)
+    total = (await Proposal.raw(f"SELECT COUNT(*) AS n FROM proposal WHERE {condition}", *args))[0]["n"]
+    rows = await Proposal.raw(
+        "SELECT id, organisation_id, round AS round_id, budget AS budget_id, author AS author_id, title, summary, "
+        "description, category, status, requested_amount, cost_lines, final_cost, appealed, submitted_at "
+        f"FROM proposal WHERE {condition} ORDER BY {_SORTS.get(search.sort, _SORTS['newest'])} "
+        "LIMIT {} OFFSET {}", *args, search.limit, search.offset,
+    )
+    return await _with_co_proposers(rows), int(total)
+
+
+async def proposals_of_user(organisation_id: int, user_id: int) -> list[ProposalRow]:
+    """Proposals a user wrote or co-proposes in an organisation (for "My pb")."""
+    co = await ProposalCoProposer.select(ProposalCoProposer.proposal).where(ProposalCoProposer.user == user_id)
+    ids = [row["proposal"] for row in co]
+    condition = Proposal.author == user_id
+    if ids:
+        condition = condition | Proposal.id.is_in(ids)
+    rows = await Proposal.select(*_COLUMNS).where(
+        (Proposal.organisation_id == organisation_id) & condition
+    ).order_by(Proposal.id, ascending=False)
+    return await _with_co_proposers(rows)

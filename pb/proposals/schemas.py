@@ -144,5 +144,12 @@ class ProposalSummaryOut(msgspec.Struct):
     final_cost: Annotated[MinorUnits, money(FINAL_COST, 1_100_000)] | None
 
 
+class PublicProposalPageOut(msgspec.Struct):
+    proposals: list[ProposalSummaryOut]
+    total: int
+    page: int
+    pages: int
+
+
 class Created(msgspec.Struct):
     id: int

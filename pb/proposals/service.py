@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
+from pb.accounts import repo as accounts_repo
 from pb.accounts.domain import AUDITOR, OFFICIAL, REVIEWER, Actor
 from pb.audit import service as audit
 from pb.core.clock import utcnow
@@ -266,3 +269,61 @@ async def list_proposals(actor: Actor, round_id: int) -> list[ProposalRow]:
         raise NotFound("No such round in this organisation.")
     return [p for p in await repo.list_proposals(found.id)
             if domain.visible_to(_viewer(actor, p), p.status, p.submitted_at is not None, found.phase)]
+
+
+# --- public reading (visitors included): submitted proposals are public, drafts never -------------
+
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalPage:
+    proposals: list[ProposalRow]
+    total: int
+    page: int
+    pages: int
+    reasons: dict[int, str]  # public reason of the latest decision, for proposals found ineligible
+
+
+async def _public_round(organisation_id: int, round_id: int) -> RoundRow:
+    found = await rounds_repo.get_round(organisation_id, round_id)
+    if found is None or found.phase == "draft":
+        raise NotFound("No such round in this organisation.")
+    return found
+
+
+async def search_public(organisation_id: int, round_id: int, search: repo.PublicSearch, page: int = 1) -> ProposalPage:
+    """A page of the round's submitted proposals matching ``search`` (drafts never appear)."""
+    found = await _public_round(organisation_id, round_id)
+    page = max(page, 1)
+    rows, total = await repo.search_submitted(found.id, msgspec.structs.replace(
+        search, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
+    reasons = {}
+    for proposal in rows:
+        if proposal.status == INELIGIBLE:
+            decision = (await repo.list_reviews(proposal.id) or [None])[-1]
+            reasons[proposal.id] = decision.public_reason if decision else ""
+    return ProposalPage(rows, total, page, max(1, -(-total // PAGE_SIZE)), reasons)
+
+
+async def public_proposal(organisation_id: int, proposal_id: int, user_id: int | None = None) -> ProposalView:
+    """A proposal as the public sees it; its own proposers (``user_id``) also see it as a draft."""
+    proposal = await repo.get_proposal(organisation_id, proposal_id)
+    found = await rounds_repo.get_round(organisation_id, proposal.round_id) if proposal else None
+    if proposal is None or found is None or not domain.visible_to(
+        Viewer(is_proposer=user_id in proposal.proposers, is_staff=False), proposal.status,
+        proposal.submitted_at is not None, found.phase,
+    ):
+        raise NotFound("No such proposal (or it is not visible to you).")
+    return ProposalView(proposal, await repo.list_reviews(proposal.id), await repo.appeal_reason(proposal.id),
+                        show_reviewers=False)
+
+
+async def proposer_names(proposal: ProposalRow) -> tuple[str, list[str]]:
+    """The author's and co-proposers' display names (public, like the proposal)."""
+    names = await accounts_repo.display_names([proposal.author_id, *proposal.co_proposers])
+    return names.get(proposal.author_id, ""), [names.get(uid, "") for uid in proposal.co_proposers]
+
+
+async def my_proposals(actor: Actor) -> list[ProposalRow]:
+    return await repo.proposals_of_user(actor.organisation_id, actor.user_id)

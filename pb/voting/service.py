@@ -165,13 +165,8 @@ async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id:
     the voter gets both in clear. Where the round allows revision, casting again replaces the
     voter's ballot until close (exactly one counts).
     """
-    config = await _frozen_round(actor, round_id)
+    config, budget, entry = await _voter_budget(actor, round_id, budget_id)
     await rounds_service.ensure_voting_window_open(actor.organisation_id, round_id)
-    budget = _budget_of(config, budget_id)
-    entry = await _voter_entry(actor)
-    if not domain.may_vote_in(budget, entry.district):
-        raise Forbidden("You may vote only in your own district's budget and in city-wide budgets.",
-                        code="not_eligible_for_budget")
     return await record_ballot(actor.organisation_id, census_key, round_keys, config, budget, entry.id,
                                project_ids, points, ONLINE)
 
@@ -199,10 +194,7 @@ async def check_paper_ballot(actor: Actor, census_key: bytes, round_id: int, bud
     if not domain.may_vote_in(budget, entry.district):
         raise Forbidden("This resident may vote only in their own district's budget and in city-wide budgets.",
                         code="not_eligible_for_budget")
-    try:
-        domain.check_ballot(budget, project_ids, points)
-    except BallotError as error:
-        raise Invalid(f"Invalid ballot: {error.message}.", code=error.constraint) from error
+    check_choices(budget, project_ids, points)
     return PaperBallot(config, budget, entry.id, digest)
 
 
@@ -217,10 +209,7 @@ async def record_ballot(organisation_id: int, census_key: bytes, round_keys: Rou
     """The ballot of one census entry, online or entered from paper: one nullifier space, so a
     resident who voted on one channel cannot vote on the other (409 ``already_voted``)."""
     round_id, budget_id = int(config["round_id"]), int(budget["id"])
-    try:
-        domain.check_ballot(budget, project_ids, points)
-    except BallotError as error:
-        raise Invalid(f"Invalid ballot: {error.message}.", code=error.constraint) from error
+    check_choices(budget, project_ids, points)
     voter = domain.nullifier(census_key, round_id, census_entry_id)
     revising = bool(config.get("allow_revision")) and channel == ONLINE
     if not revising and await repo.has_participated(round_id, budget_id, voter):
@@ -428,3 +417,31 @@ async def received_receipts(round_keys: RoundKeyStore, round_id: int) -> list[st
     if keys is None:
         return []
     return sorted(_opened(keys, round_id, row).receipt for row in await repo.sealed_ballots(round_id))
+
+
+# --- the ballot pages: what a voter sees before casting ----------------------------------------------
+
+
+async def _voter_budget(actor: Actor, round_id: int, budget_id: int
+                        ) -> tuple[Mapping[str, Any], Mapping[str, Any], repo.CensusEntryRow]:
+    """The frozen config, the budget and the caller's census entry, if the caller may vote in it."""
+    config = await _frozen_round(actor, round_id)
+    budget = _budget_of(config, budget_id)
+    entry = await _voter_entry(actor)
+    if not domain.may_vote_in(budget, entry.district):
+        raise Forbidden("You may vote only in your own district's budget and in city-wide budgets.",
+                        code="not_eligible_for_budget")
+    return config, budget, entry
+
+
+async def ballot_of_voter(actor: Actor, round_id: int, budget_id: int) -> Mapping[str, Any]:
+    """The frozen budget a voter fills in (404/403/409 as casting would refuse it)."""
+    return (await _voter_budget(actor, round_id, budget_id))[1]
+
+
+def check_choices(budget: Mapping[str, Any], project_ids: list[int], points: list[int] | None) -> None:
+    """The review step: the same rule check casting makes (Invalid names the broken constraint)."""
+    try:
+        domain.check_ballot(budget, project_ids, points)
+    except BallotError as error:
+        raise Invalid(f"Invalid ballot: {error.message}.", code=error.constraint) from error

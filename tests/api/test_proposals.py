@@ -126,26 +126,31 @@ async def test_drafts_are_seen_and_edited_only_by_their_proposers(client):
     assert (await client.get(listing, headers=world["official"])).json() == []
 
 
-async def test_submitted_proposals_are_seen_by_staff_and_not_by_other_citizens(client):
+async def test_submitted_proposals_are_public_but_only_their_author_acts_on_them(client):
     world = await round_in_submission(client, citizens=2)
     author, stranger = world["citizens"][0]["headers"], world["citizens"][1]["headers"]
     _, auditor = await member_with_roles(client, world["org_id"], world["official"], "auditor")
     proposal_id = await create_proposal(client, world["org_id"], world["round_id"], author,
                                         world["budgets"]["north"], 12_000)
+    public = f"/api/orgs/{world['org_id']}/public-proposals/{proposal_id}"
+    assert (await client.get(public)).status_code == 404  # a draft stays private
     await submit(client, world["org_id"], proposal_id, author)
-    for headers in (world["official"], world["reviewer"], auditor):
+    for headers in (world["official"], world["reviewer"], auditor, stranger):
         assert await _status(client, world, proposal_id, headers) == "submitted"
-    assert (await client.get(_url(world, proposal_id), headers=stranger)).status_code == 404
+    visitor = (await client.get(public)).json()
+    assert visitor["status"] == "submitted" and visitor["cost_lines"]
     assert (await client.post(_url(world, proposal_id, "withdraw"), headers=auditor)).status_code == 403
+    assert (await client.post(_url(world, proposal_id, "withdraw"), headers=stranger)).status_code == 403
 
 
-async def test_everyone_sees_the_ballot_once_voting_opened_but_not_the_rest(client):
+async def test_everyone_sees_the_ballot_and_the_public_reason_of_ineligible_proposals(client):
     world = await round_in_voting(client)
     _, newcomer = await member_with_roles(client, world["org_id"], world["official"])
     listing = f"/api/orgs/{world['org_id']}/rounds/{world['round_id']}/proposals"
     seen = {p["id"]: (p["status"], p["final_cost"]) for p in (await client.get(listing, headers=newcomer)).json()}
-    assert seen == {pid: ("on_ballot", cost) for pid, cost in world["costs"].items()}
-    assert (await client.get(_url(world, world["ineligible"][0]), headers=newcomer)).status_code == 404
+    assert {pid: seen[pid] for pid in world["costs"]} == {pid: ("on_ballot", cost) for pid, cost in world["costs"].items()}
+    ineligible = (await client.get(_url(world, world["ineligible"][0]), headers=newcomer)).json()
+    assert ineligible["status"] == "ineligible" and ineligible["reviews"][0]["public_reason"]
     detail = (await client.get(_url(world, world["proposals"]["north"][2]), headers=newcomer)).json()
     assert detail["final_cost"] == 35_000 and detail["reviews"][0]["reviewer_id"] is None
     staff = (await client.get(_url(world, world["proposals"]["north"][2]), headers=world["official"])).json()

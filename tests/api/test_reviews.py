@@ -172,7 +172,7 @@ async def test_only_the_author_appeals_and_only_against_ineligible(client):
     await review(client, world["org_id"], world["proposal_id"], world["reviewer"], "ineligible", reason="No.")
     assert (await client.post(url, json={"reason": "Me too"}, headers=world["official"])).status_code == 403
     assert (await client.post(url, json={"reason": "Me too"}, headers=world["citizens"][1]["headers"])).status_code \
-        == 404  # not visible to another citizen
+        == 403  # a submitted proposal is public, but only its author appeals
     assert (await client.post(url, json={"reason": ""}, headers=world["author"])).status_code == 422
     await advance(client, world["org_id"], world["round_id"], world["official"], "cancelled")
     response = await client.post(url, json={"reason": "Too late"}, headers=world["author"])

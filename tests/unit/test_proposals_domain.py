@@ -118,9 +118,9 @@ def test_final_cost_is_the_adjusted_cost_when_there_is_one():
 @given(st.sampled_from(STATUSES), st.booleans(), st.booleans(), st.sampled_from(PHASES), st.booleans())
 def test_drafts_stay_with_their_proposers(status, is_proposer, is_staff, phase, submitted):
     """Invariant: someone who is not a proposer never sees a never-submitted proposal unless it is on the
-    ballot of a frozen round; staff see everything submitted."""
+    ballot of a frozen round; once submitted, a proposal is public."""
     visible = domain.visible_to(Viewer(is_proposer, is_staff), status, submitted, phase)
-    if is_proposer or (is_staff and submitted):
+    if is_proposer or submitted:
         assert visible
     else:
         assert visible == (status in BALLOT_AND_AFTER and is_frozen(phase))
