@@ -34,6 +34,7 @@ from pb.core.ratelimit import RateLimiter, parse_networks
 from pb.core.request_checks import path_values_are_sane, strict_json_body
 from pb.resources import FRONTEND
 from pb.settings import Settings, get_settings
+from pb.web.router import build_router
 from pb.web.templating import configure_templates
 
 BEARER_SCHEME = "BearerToken"
@@ -53,10 +54,9 @@ def _route_handlers() -> list:
     from pb.rounds.api import ROUTES as rounds
     from pb.sandbox.api import ROUTES as sandbox
     from pb.voting.api import ROUTES as voting
-    from pb.web.router import build_router
 
     return [*accounts, *audit, *board, *grants, *paper, *payments, *proposals, *record, *results, *rounds, *sandbox,
-            *voting, *board_pages, build_router()]
+            *voting, *board_pages]
 
 
 def _declare_bearer_security(handlers: list) -> list:
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *handlers,
+            build_router(),  # the web pages: sessions, language, CSRF and HTML errors of their own
             create_static_files_router(path="/static", directories=[FRONTEND / "static"], opt={"public": True}),
         ],
         state=state,
