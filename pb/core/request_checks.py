@@ -18,6 +18,7 @@ from typing import Any, get_args
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
 from litestar.handlers.base import BaseRouteHandler
 
 from pb.core.errors import Invalid, MalformedRequest, NotFound, UnsupportedMediaType
@@ -89,9 +90,15 @@ def _each_field_problem(body: bytes, annotation: Any) -> list[FieldProblem]:
     return problems
 
 
+def _takes_a_form(data: Any) -> bool:
+    """A page's form post or upload (declared with Body(media_type=...)) is read by the page layer."""
+    media_type = getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON)
+    return media_type != RequestEncodingType.JSON
+
+
 async def strict_json_body(request: Request) -> None:
     data = request.route_handler.parsed_fn_signature.parameters.get("data")
-    if data is None:
+    if data is None or _takes_a_form(data):
         return None
     body = await request.body()
     if not body.strip():

@@ -192,7 +192,7 @@ async def _save(viewer: NamedDependency[Viewer], org_id: FromPath[int], round_id
         viewer, organisation, round_view, form, errors, action_url, proposal))
 
 
-@post("/orgs/{org_id:int}/rounds/{round_id:int}/propose", guards=[rate_limited("submitting")])
+@post("/orgs/{org_id:int}/rounds/{round_id:int}/propose", guards=[rate_limited("submission")])
 async def propose(viewer: NamedDependency[Viewer], org_id: FromPath[int], round_id: FromPath[int], data: Form) -> Template | Redirect:
     return await _save(viewer, org_id, round_id, data)
 
@@ -224,7 +224,7 @@ async def edit_page(viewer: NamedDependency[Viewer], org_id: FromPath[int], prop
         viewer, organisation, round_view, form, {}, f"/orgs/{org_id}/proposals/{proposal_id}/edit", proposal))
 
 
-@post("/orgs/{org_id:int}/proposals/{proposal_id:int}/edit", guards=[rate_limited("submitting")])
+@post("/orgs/{org_id:int}/proposals/{proposal_id:int}/edit", guards=[rate_limited("submission")])
 async def edit(viewer: NamedDependency[Viewer], org_id: FromPath[int], proposal_id: FromPath[int], data: Form) -> Template | Redirect:
     _actor, proposal = await _own_proposal(viewer, org_id, proposal_id)
     return await _save(viewer, org_id, proposal.round_id, data, proposal)
@@ -236,7 +236,7 @@ async def _act(viewer: NamedDependency[Viewer], org_id: FromPath[int], proposal_
     return Redirect(f"/orgs/{org_id}/proposals/{proposal_id}", status_code=303)
 
 
-@post("/orgs/{org_id:int}/proposals/{proposal_id:int}/submit", guards=[rate_limited("submitting")])
+@post("/orgs/{org_id:int}/proposals/{proposal_id:int}/submit", guards=[rate_limited("submission")])
 async def submit(viewer: NamedDependency[Viewer], org_id: FromPath[int], proposal_id: FromPath[int]) -> Redirect:
     return await _act(viewer, org_id, proposal_id, service.submit)
 

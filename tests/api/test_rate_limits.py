@@ -103,3 +103,18 @@ async def test_submission_is_limited_per_account(limited_app):
         body = proposal_body(world["budgets"]["north"], 10_000)
         codes = [(await http.post(url, json=body, headers=citizen)).status_code for _ in range(4)]
     assert codes == [201, 201, 201, 429]
+
+
+async def test_the_sign_in_page_counts_failed_sign_ins_per_account_like_the_api(limited_app):
+    """Guessing through the HTML form cannot get around the per-account limit of the API login:
+    both draw on the same buckets, and a right password is still refused once the account is locked."""
+    from tests.api.test_web import browser_sign_in
+
+    async with clients(limited_app, "198.51.100.9", "1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4") as peers:
+        owner, *strangers = peers
+        await sign_up_and_log_in(owner, "paged")
+        codes = [(await browser_sign_in(http, "paged@example.org", "wrong password!")).status_code
+                 for http in strangers]
+        api = await _login(owner, "paged@example.org", PASSWORD)
+    assert codes == [422, 422, 422, 429]  # 3 failed sign-ins an account a minute, from any address, any entry point
+    assert api.status_code == 200  # the owner's own (account, address) pair is not locked out

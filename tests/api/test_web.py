@@ -202,3 +202,14 @@ async def test_a_draft_saved_through_the_form_is_private_until_submitted_and_can
                                   data={"_csrf_token": csrf_of(mine.text)})
     assert withdrawn.status_code == 303
     assert "badge-withdrawn" in (await client.get(saved.headers["location"])).text
+
+
+async def test_the_sign_up_page_applies_the_api_s_password_rule_in_words(client):
+    """One password rule for both entry points: a guessable password is refused by the field."""
+    page = await client.get("/signup")
+    body = {"email": "weak@example.org", "password": "aaaaaaaaaa", "display_name": "Weak",
+            "_csrf_token": csrf_of(page.text)}
+    refused = await client.post("/signup", data=body)
+    assert refused.status_code == 422 and "Choose a stronger password" in refused.text
+    assert 'value="weak@example.org"' in refused.text  # what was typed is kept
+    assert (await browser_sign_in(client, "weak@example.org", "aaaaaaaaaa")).status_code == 422  # no account
