@@ -90,7 +90,7 @@ def tally(instance: Instance, profile: Profile, rule: str, *, satisfaction: str 
         raise ValueError("Phragmén has no satisfaction option (it uses approvals)")
     if (stop_at_first_misfit or threshold is not None) and rule != "greedy":
         raise ValueError("stop_at_first_misfit and threshold apply to rule 'greedy' only")
-    el = prepare(instance, profile, satisfaction, tie_break, seed)
+    el = prepare(instance, profile, satisfaction, tie_break, seed, iterated=rule == "mes" and completion != "none")
     if rule == "greedy":
         winners, outcomes = greedy(el, stop_at_first_misfit=stop_at_first_misfit, threshold=threshold)
         options.update(stop_at_first_misfit=stop_at_first_misfit, threshold=threshold)
