@@ -5,8 +5,10 @@ Method of Equal Shares (with completions), sequential Phragmén, maximum
 utilitarian welfare. Conformant with pabutools 1.2.3 under the default
 lexicographic tie-breaking; exact rational arithmetic for every decision; results
 do not depend on the order of ballots or projects. Standard library plus gmpy2
-(exact rationals, optional) and numpy (the float screening of MES completion
-reruns, whose every close call is decided exactly). No I/O.
+(exact rationals, optional) and numpy (ballot tables, and the float screening of MES
+completion reruns, whose every close call is decided exactly), both imported only for
+large electorates: a small one is tallied with lists and ``Fraction`` (same results,
+faster start-up; see ``numbers.SMALL_GROUPS``). No I/O.
 """
 
 from __future__ import annotations
