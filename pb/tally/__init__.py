@@ -5,8 +5,10 @@ Method of Equal Shares (with completions), sequential Phragmén, maximum
 utilitarian welfare. Conformant with pabutools 1.2.3 under the default
 lexicographic tie-breaking; exact rational arithmetic for every decision; results
 do not depend on the order of ballots or projects. Standard library plus gmpy2
-(exact rationals, optional) and numpy (the float screening of MES completion
-reruns, whose every close call is decided exactly). No I/O.
+(exact rationals, optional) and numpy (ballot tables, and the float screening of MES
+completion reruns, whose every close call is decided exactly), both imported only for
+large electorates: a small one is tallied with lists and ``Fraction`` (same results,
+faster start-up; see ``numbers.SMALL_GROUPS``). No I/O.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def tally(instance: Instance, profile: Profile, rule: str, *, satisfaction: str 
         raise ValueError("Phragmén has no satisfaction option (it uses approvals)")
     if (stop_at_first_misfit or threshold is not None) and rule != "greedy":
         raise ValueError("stop_at_first_misfit and threshold apply to rule 'greedy' only")
-    el = prepare(instance, profile, satisfaction, tie_break, seed)
+    el = prepare(instance, profile, satisfaction, tie_break, seed, iterated=rule == "mes" and completion != "none")
     if rule == "greedy":
         winners, outcomes = greedy(el, stop_at_first_misfit=stop_at_first_misfit, threshold=threshold)
         options.update(stop_at_first_misfit=stop_at_first_misfit, threshold=threshold)

@@ -26,7 +26,6 @@ import math
 from fractions import Fraction
 
 from pb.tally.rules.mes import MesRun, mes_run
-from pb.tally.rules.mes_fast import fast_run
 from pb.tally.satisfaction import Electorate
 
 COMPLETIONS = ("none", "add1", "add1_greedy", "add1_last_feasible", "add1_last_feasible_greedy", "budget_increase")
@@ -155,8 +154,11 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
 
 def _exact_or_fast(el: Electorate, fast: bool):
     """The MES run used for the steps: the float-screened one where it applies (one
-    satisfaction value per project), else the exact one."""
-    if fast and el.unit_sat is not None:
+    satisfaction value per project, a large electorate: its screening is numpy), else the
+    exact one."""
+    if fast and el.unit_sat is not None and not el.small:
+        from pb.tally.rules.mes_fast import fast_run
+
         return lambda per_voter: fast_run(el, per_voter)
     return lambda per_voter: mes_run(el, per_voter)
 

@@ -20,8 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice, repeat
 
-import numpy as np
-
 from pb.tally.model import Ballot, BallotGroup
 
 MAX_PROJECTS = 255  # positions are stored as bytes 1..255 (0 pads)
@@ -37,7 +35,7 @@ class BallotArrays:
     """
 
     ids: tuple[str, ...]
-    item_position: np.ndarray
+    item_position: np.ndarray  # numpy is imported only by numeric_approval_groups
     group_length: np.ndarray
     group_count: list[int]
 
@@ -103,6 +101,8 @@ def numeric_approval_groups(texts: Sequence[str], text_counts: Sequence[int],
     ballot, and groups identical ballots by sorting them as fixed-width byte strings
     (one byte per position, so byte order is the order of the sorted id tuples).
     """
+    import numpy as np  # here only: a small file never needs it (start-up)
+
     ids = sorted(project_ids)
     if not ids or len(ids) > MAX_PROJECTS or not texts:
         return None

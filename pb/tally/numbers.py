@@ -2,30 +2,55 @@
 
 Why: a tie in a published result must be a true mathematical tie, so every rule
 computes with exact rationals. Python's ``Fraction`` is exact but slow; gmpy2's
-``mpq`` is the same mathematics about twenty times faster. Rules compute with
-``Q`` (``mpq`` when gmpy2 is importable, else ``Fraction``) and everything that
-leaves the engine is converted back to ``int`` / ``Fraction`` by ``to_public``.
+``mpq`` is the same mathematics about twenty times faster, but importing it costs
+more than a whole small tally. So a small electorate computes with ``Fraction`` and a
+large one with ``mpq`` (when gmpy2 is importable), chosen per electorate by
+``to_q(value, small)``; everything that leaves the engine is converted back to
+``int`` / ``Fraction`` by ``to_public``.
 """
 
 from __future__ import annotations
 
+import sys
 from fractions import Fraction
 from typing import Any
 
-try:  # optional accelerator; the engine is complete without it
-    from gmpy2 import mpq as _mpq
-except ImportError:  # pragma: no cover - exercised only where gmpy2 is absent
-    _mpq = None
+# Electorates with at most this many distinct ballots take the small path: plain Python
+# lists and ``Fraction`` (no numpy, no gmpy2, whose imports alone cost several times a
+# small tally); larger ones the numpy tables and ``mpq``. Both give identical results.
+SMALL_GROUPS = 1000
+# MES completions rerun MES up to thousands of times, where mpq and numpy win back their
+# import cost quickly (Fraction is ~4x slower per run): only very small electorates stay small
+SMALL_GROUPS_ITERATED = 100
 
-Q: Any = _mpq if _mpq is not None else Fraction
-HAVE_GMPY2 = _mpq is not None
+_mpq: Any = None  # gmpy2.mpq once loaded; False if gmpy2 is not installed
 
 
-def to_q(value: Any) -> Any:
-    """Convert an int or Fraction (or an mpq) to the internal exact type ``Q``."""
-    if isinstance(value, Fraction) and _mpq is not None:
-        return _mpq(value.numerator, value.denominator)
-    return Q(value)
+def _fast_q() -> Any:
+    """gmpy2's mpq, imported on first use (None where gmpy2 is absent)."""
+    global _mpq
+    if _mpq is None:
+        try:  # optional accelerator; the engine is complete without it
+            from gmpy2 import mpq
+        except ImportError:  # pragma: no cover - exercised only where gmpy2 is absent
+            mpq = False
+        _mpq = mpq
+    return _mpq or None
+
+
+def to_q(value: Any, small: bool = False) -> Any:
+    """Convert an int or Fraction (or an mpq) to the exact type of the path: ``Fraction``
+    for a small electorate, else ``mpq`` (``Fraction`` without gmpy2)."""
+    mpq = None if small else _fast_q()
+    if mpq is None:
+        if isinstance(value, Fraction):
+            return value
+        if not isinstance(value, int) and hasattr(value, "denominator"):  # an mpq
+            return Fraction(int(value.numerator), int(value.denominator))
+        return Fraction(value)
+    if isinstance(value, Fraction):
+        return mpq(value.numerator, value.denominator)
+    return mpq(value)
 
 
 def to_public(value: Any) -> int | Fraction:
@@ -39,7 +64,8 @@ def to_public(value: Any) -> int | Fraction:
 def check_exact(value: Any, what: str) -> int | Fraction:
     """Reject floats (and other inexact types) where money or points are expected."""
     if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
-        if _mpq is not None and type(value) is type(_mpq(0)):
+        gmpy2 = sys.modules.get("gmpy2")  # an mpq can only exist if gmpy2 was imported
+        if gmpy2 is not None and isinstance(value, gmpy2.mpq):
             return to_public(value)
         raise TypeError(f"{what} must be an int or a Fraction, got {type(value).__name__}")
     return value

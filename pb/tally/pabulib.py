@@ -46,6 +46,7 @@ from operator import eq, itemgetter
 from typing import Iterable, Mapping, Sequence, Union
 
 from pb.tally.grouped import LazyGroups, make_ballots, make_groups, numeric_approval_groups
+from pb.tally import numbers
 from pb.tally.model import Ballot, Instance, Number, Profile, Project
 
 __all__ = [
@@ -384,7 +385,8 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
         except ValueError:
             raise PbFormatError(f"META {key} is not a number: {raw!r}", None, source) from None
 
-    if voter_rows is None and kind in _SET_KINDS and "points" not in vote_header:  # keyed by vote text
+    if (voter_rows is None and kind in _SET_KINDS and "points" not in vote_header  # keyed by vote text
+            and len(counts) > numbers.SMALL_GROUPS):  # a small file needs no numpy (start-up)
         arrays = numeric_approval_groups(list(counts), list(counts.values()), projects)
         if arrays is not None:  # the most common case, vectorised; objects built on demand
             instance = Instance(projects=projects, budget=budget, meta=meta)

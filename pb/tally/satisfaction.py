@@ -16,12 +16,11 @@ ballot kind (the approval projection of ranks and points).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import chain, compress
+from itertools import chain, compress, islice, repeat
 from operator import attrgetter, itemgetter, lt
 from typing import Sequence
 
-import numpy as np
-
+from pb.tally import numbers
 from pb.tally.grouped import LazyGroups
 from pb.tally.model import Instance, Number, Profile
 from pb.tally.numbers import check_exact
@@ -34,10 +33,13 @@ SATISFACTIONS = ("cost", "cardinality", "points")
 class Electorate:
     """Projects (indexed by tie rank) and ballot groups, ready for the rules.
 
-    The ballots are kept as numpy arrays: ``item_project`` lists, group after group,
+    The ballots are kept as arrays: ``item_project`` lists, group after group,
     the project index of every listed item, ``group_length`` how many items each
     group lists. Per-project tables (``supporters``, ``approvers``) are built from
     them on first use: greedy needs only the vote counts, which are much cheaper.
+    A ``small`` electorate (``numbers.SMALL_GROUPS``) keeps them as plain lists and
+    computes with ``Fraction``, so a small tally never imports numpy or gmpy2; a large
+    one keeps numpy arrays and computes with ``mpq``.
     """
 
     ids: list[str]
@@ -52,6 +54,7 @@ class Electorate:
     item_project: np.ndarray  # per listed item, groups concatenated: the project index
     group_length: np.ndarray  # per group: the number of listed items
     listed_points: list[tuple[Number, ...] | None]  # per group: their points (None: no points)
+    small: bool = False  # plain lists and Fraction (see above)
     cache: dict = field(default_factory=dict)  # per-rule tables built on first use
 
     def _groups(self) -> tuple:
@@ -77,16 +80,22 @@ class Electorate:
         return self._groups()[2]
 
     @property
-    def approver_arrays(self) -> list[np.ndarray]:
-        """``approvers`` as numpy index arrays."""
+    def approver_arrays(self) -> list:
+        """``approvers`` as numpy index arrays (small electorate: the lists themselves)."""
         return self._groups()[3]
 
 
 def _group_tables(el: Electorate) -> tuple:
     """Per project, the groups listing it, sorted out of the item arrays in one stable sort."""
+    if el.small:
+        return _group_tables_small(el)
+    import numpy as np
+
     m = len(el.ids)
     group_of_item = np.repeat(np.arange(len(el.group_count), dtype=np.intp), el.group_length)
-    order = np.argsort(el.item_project, kind="stable")  # by project, then group order
+    # by project, then group order; as bytes when they fit, numpy's stable sort is a radix sort
+    narrow = np.uint8 if m <= 256 else np.uint16 if m <= 65536 else np.intp
+    order = np.argsort(el.item_project.astype(narrow, copy=False), kind="stable")
     bounds = np.zeros(m + 1, dtype=np.intp)
     np.cumsum(np.bincount(el.item_project, minlength=m), out=bounds[1:])
     by_project = group_of_item[order]
@@ -104,6 +113,28 @@ def _group_tables(el: Electorate) -> tuple:
         supporters.append(list(compress(approvers[p], positive)))
         supporter_sat.append(list(compress(values, positive)))
     return supporters, supporter_sat, approvers, arrays
+
+
+def _group_tables_small(el: Electorate) -> tuple:
+    """``_group_tables`` in plain Python: the groups listing each project, in group order."""
+    m = len(el.ids)
+    approvers: list[list[int]] = [[] for _ in range(m)]
+    points_by: list[list] = [[] for _ in range(m)]
+    items = iter(el.item_project)
+    for g, (length, points) in enumerate(zip(el.group_length, el.listed_points)):
+        for i, p in enumerate(islice(items, length)):
+            approvers[p].append(g)
+            if points is not None:
+                points_by[p].append(points[i])
+    if el.unit_sat is not None:
+        supporters = [groups if el.unit_sat[p] != 0 else [] for p, groups in enumerate(approvers)]
+        return supporters, None, approvers, approvers
+    supporters, supporter_sat = [], []
+    for p in range(m):
+        positive = list(map((0).__lt__, points_by[p]))
+        supporters.append(list(compress(approvers[p], positive)))
+        supporter_sat.append(list(compress(points_by[p], positive)))
+    return supporters, supporter_sat, approvers, approvers
 
 
 def listed_items(profile: Profile) -> tuple[list[tuple[str, ...]], list[tuple[Number, ...] | None]]:
@@ -144,8 +175,10 @@ def prepare(
     satisfaction: str = "cost",
     tie_break: Sequence[str] = ("lexico",),
     seed: str | bytes | None = None,
+    iterated: bool = False,
 ) -> Electorate:
-    """Build the ``Electorate`` of one tally (validates numbers and project ids)."""
+    """Build the ``Electorate`` of one tally (validates numbers and project ids);
+    ``iterated``: for a rule that reruns MES many times (see ``numbers.SMALL_GROUPS``)."""
     if satisfaction not in SATISFACTIONS:
         raise ValueError(f"unknown satisfaction {satisfaction!r}; choose from {SATISFACTIONS}")
     if satisfaction == "points" and profile.kind not in ("cumulative", "scoring"):
@@ -160,21 +193,37 @@ def prepare(
         if costs[pid] < 0:
             raise ValueError(f"project {pid} has a negative cost")
     known = sorted(costs)
-    group_count, points_list, item_position, group_length = _ballot_arrays(profile, known)
+    groups = profile.groups
+    limit = numbers.SMALL_GROUPS_ITERATED if iterated else numbers.SMALL_GROUPS
+    small = not isinstance(groups, LazyGroups) and len(groups) <= limit
+    if small:
+        group_count, points_list, item_position, group_length = _ballot_lists(profile, known)
+    else:
+        import numpy as np
+
+        group_count, points_list, item_position, group_length = _ballot_arrays(profile, known)
     if min(group_count, default=0) < 0:
         raise ValueError("a ballot group has a negative count")
-    # per project (in sorted id order): voters listing it, counted by numpy (float64 sums
-    # of integers are exact below 2**53 voters)
-    listed = np.bincount(item_position, weights=np.repeat(np.asarray(group_count, dtype=np.float64), group_length),
-                         minlength=len(known))
-    vote_count = dict(zip(known, map(int, listed.tolist())))
+    if small:
+        listed = [0] * len(known)
+        for position_, n in zip(item_position, chain.from_iterable(map(repeat, group_count, group_length))):
+            listed[position_] += n
+    else:
+        # per project (in sorted id order): voters listing it, counted by numpy (float64
+        # sums of integers are exact below 2**53 voters)
+        listed = np.bincount(item_position, weights=np.repeat(np.asarray(group_count, dtype=np.float64),
+                                                              group_length), minlength=len(known)).tolist()
+    vote_count = dict(zip(known, map(int, listed)))
     ids = priority_order(costs, vote_count, tie_break, seed)
     m = len(ids)
     cost = [costs[pid] for pid in ids]
     votes = [vote_count[pid] for pid in ids]
-    position = dict(zip(known, range(m)))
-    rank_of_position = np.empty(m, dtype=np.intp)  # sorted-id position -> tie rank
-    rank_of_position[[position[pid] for pid in ids]] = np.arange(m, dtype=np.intp)
+    rank = dict(zip(ids, range(m)))
+    rank_of_position = [rank[pid] for pid in known]  # sorted-id position -> tie rank
+    if small:
+        item_project = list(map(rank_of_position.__getitem__, item_position))
+    else:
+        item_project = np.asarray(rank_of_position, dtype=np.intp)[item_position]
     if satisfaction == "points":
         unit_sat = None
         index = {pid: i for i, pid in enumerate(ids)}
@@ -198,10 +247,29 @@ def prepare(
         unit_sat=unit_sat,
         total_sat=total_sat,
         satisfaction=satisfaction,
-        item_project=rank_of_position[item_position],
+        item_project=item_project,
         group_length=group_length,
         listed_points=points_list,
+        small=small,
     )
+
+
+def _ballot_lists(profile: Profile, known: list[str]) -> tuple:
+    """``_ballot_arrays`` in plain Python lists, for a small electorate."""
+    groups = profile.groups
+    group_count = list(map(attrgetter("count"), groups))
+    ballots = list(map(attrgetter("ballot"), groups))
+    items_list = list(map(attrgetter("items"), ballots))
+    points_list = list(map(attrgetter("points"), ballots))
+    if list(map(len, items_list)) != list(map(len, map(set, items_list))):  # an id listed twice
+        items_list, points_list = listed_items(profile)
+    position = dict(zip(known, range(len(known))))
+    try:
+        item_position = list(map(position.__getitem__, chain.from_iterable(items_list)))
+    except KeyError:
+        unknown = set(chain.from_iterable(items_list)) - set(position)
+        raise ValueError(f"a ballot lists unknown project {sorted(unknown)[0]!r}") from None
+    return group_count, points_list, item_position, list(map(len, items_list))
 
 
 def _ballot_arrays(profile: Profile, known: list[str]) -> tuple:
@@ -214,6 +282,8 @@ def _ballot_arrays(profile: Profile, known: list[str]) -> tuple:
     approval ballots (ids sorted, none twice) are recognised in one vectorised test:
     positions strictly increasing inside every group.
     """
+    import numpy as np
+
     groups = profile.groups
     if isinstance(groups, LazyGroups) and groups.arrays.ids == tuple(known):
         a = groups.arrays

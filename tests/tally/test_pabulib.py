@@ -497,11 +497,14 @@ def test_prefixed_ids_group_exactly_like_csv(votes):
     assert (instance, profile) == (careful.instance, careful.profile)
 
 
-def test_numeric_votes_are_handed_over_as_arrays_and_built_on_demand():
+def test_numeric_votes_are_handed_over_as_arrays_and_built_on_demand(monkeypatch):
     """The fast path itself: a numeric-id file gives LazyGroups that know their length
-    without building objects, then behave as the tuple of groups."""
+    without building objects, then behave as the tuple of groups (numpy groups a file with
+    more distinct votes than numbers.SMALL_GROUPS: lowered here)."""
+    from pb.tally import numbers
     from pb.tally.grouped import LazyGroups
 
+    monkeypatch.setattr(numbers, "SMALL_GROUPS", 0)
     text = pb_text(BASE_META, BASE_PROJECTS, ["1;10,1", "2;1,10", "3;2", "4;2,2"])
     groups = load(text)[1].groups
     assert isinstance(groups, LazyGroups) and groups._built is None
@@ -567,13 +570,14 @@ def test_numpy_grouping_equals_object_grouping(votes):
     (['1;40;"One; quoted"', "2;50;Two", "10;60;Ten"], ["1;1,2", "2;2,1", "3;10"], "voter_id;vote"),
     (BASE_PROJECTS, ["1;1,2;3,4", "2;2,1;1,1", "3;10;5"], "voter_id;vote;points"),
 ])
-def test_numpy_grouping_on_the_csv_path_and_with_a_points_column(projects, votes, header):
+def test_numpy_grouping_on_the_csv_path_and_with_a_points_column(monkeypatch, projects, votes, header):
     """A quoted field sends the file to the csv reader, whose vote counts are grouped by
-    numpy too; an approval file with a points column keeps the general grouping. Both
-    read exactly as the careful path."""
-    from pb.tally import pabulib
+    numpy too (on a large file: the threshold is lowered here); an approval file with a
+    points column keeps the general grouping. Both read exactly as the careful path."""
+    from pb.tally import numbers, pabulib
     from pb.tally.grouped import LazyGroups
 
+    monkeypatch.setattr(numbers, "SMALL_GROUPS", 0)
     text = pb_text(BASE_META, projects, votes, vote_header=header)
     careful = pabulib._read(text, None, False, None)
     instance, profile = load(text)

@@ -21,12 +21,14 @@ try:
     main()
 except SystemExit as exit:
     code = exit.code
-print(json.dumps({"code": code, "heavy": [m for m in %r if m in sys.modules]}), file=sys.stderr)
-""" % (HEAVY,)
+print(json.dumps({"code": code, "heavy": [m for m in %s if m in sys.modules]}), file=sys.stderr)
+"""
 
 
-def run_console(*argv: str) -> tuple[dict, str]:
-    done = subprocess.run([sys.executable, "-c", RUN, *argv], capture_output=True, text=True, timeout=120)
+def run_console(*argv: str, modules: tuple[str, ...] = HEAVY) -> tuple[dict, str]:
+    """Run the console script; report its exit code and which of ``modules`` it imported."""
+    done = subprocess.run([sys.executable, "-c", RUN % (modules,), *argv], capture_output=True, text=True,
+                          timeout=120)
     return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
 
 

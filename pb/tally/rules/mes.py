@@ -29,9 +29,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 
-import numpy as np
-
-from pb.tally.numbers import Q, float_safe, to_q
+from pb.tally.numbers import float_safe, to_q
 from pb.tally.satisfaction import Electorate
 
 
@@ -87,28 +85,35 @@ class _Tables:
     """Per-electorate data reused by every MES run (the Add1 loop runs MES many times)."""
 
     def __init__(self, el: Electorate):
-        self.cost = [to_q(c) for c in el.cost]
+        small = self.small = el.small  # plain lists and Fraction (see Electorate)
+        self.cost = [to_q(c, small) for c in el.cost]
         # amounts beyond float range (a 400-digit budget) skip the float screening
         self.floats_ok = float_safe(el.cost)
         self.cost_f = [float(c) for c in el.cost] if self.floats_ok else None
         counts = el.group_count
         if el.unit_sat is not None:
-            self.unit = [to_q(u) for u in el.unit_sat]
+            self.unit = [to_q(u, small) for u in el.unit_sat]
             self.sats = None
             # per project: its supporters' ballot groups (numpy) and their voter counts (float64:
             # exact below 2**53), for the class histograms of mes_run
-            voters = np.asarray(counts, dtype=np.float64)
-            none = np.zeros(0, dtype=np.intp)
-            self.groups = [groups if u != 0 else none for groups, u in zip(el.approver_arrays, el.unit_sat)]
-            self.weights = [voters[groups] for groups in self.groups]
+            if small:
+                self.groups = [groups if u != 0 else [] for groups, u in zip(el.approvers, el.unit_sat)]
+                self.weights = [[counts[g] for g in groups] for groups in self.groups]
+            else:
+                import numpy as np
+
+                voters = np.asarray(counts, dtype=np.float64)
+                none = np.zeros(0, dtype=np.intp)
+                self.groups = [groups if u != 0 else none for groups, u in zip(el.approver_arrays, el.unit_sat)]
+                self.weights = [voters[groups] for groups in self.groups]
             # supporters are the approvers (or none, with satisfaction 0): el.votes counts them
             self.total = [self.unit[p] * el.votes[p] for p in range(len(el.ids))]
         else:
             self.unit = None
-            self.sats = [[to_q(s) for s in row] for row in el.supporter_sat]
+            self.sats = [[to_q(s, small) for s in row] for row in el.supporter_sat]
             self.groups = self.weights = None
             self.total = [
-                sum((counts[g] * s for g, s in zip(el.supporters[p], self.sats[p])), Q(0))
+                sum((counts[g] * s for g, s in zip(el.supporters[p], self.sats[p])), to_q(0, small))
                 for p in range(len(el.ids))
             ]
 
@@ -130,21 +135,27 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
     counts = el.group_count
     supporters = el.supporters
     m = len(el.ids)
-    start = to_q(per_voter)
+    start = to_q(per_voter, t.small)
+    zero, one = to_q(0, t.small), to_q(1, t.small)
     # exact money per voter of each budget class; class 0 = untouched, class 1 = nothing left
-    class_budget = [start, Q(0)]
+    class_budget = [start, zero]
     # the same, rounded: only used to skip exact work safely (None: amounts beyond float range)
     class_float = [float(start), 0.0] if t.floats_ok and float_safe((start,)) else None
     # each ballot group's budget class (numpy with one satisfaction value per project: the
     # histograms and moves are vectorised)
-    group_class = np.zeros(len(counts), dtype=np.intp) if unit is not None else [0] * len(counts)
+    if unit is not None and not t.small:
+        import numpy as np
+
+        group_class = np.zeros(len(counts), dtype=np.intp)
+    else:
+        group_class = [0] * len(counts)
     # stability: every amount is affine in the extra money per voter δ; its slope is kept
     horizon = _Horizon() if stability and unit is not None else None
-    class_slope = [Q(1), Q(0)] if horizon else None
-    rho_slope = [Q(0)] * m if horizon else None
+    class_slope = [one, zero] if horizon else None
+    rho_slope = [zero] * m if horizon else None
 
     winners: list[int] = []
-    run = MesRun(per_voter=start, winners=winners, spent=Q(0))
+    run = MesRun(per_voter=start, winners=winners, spent=zero)
     rho: list = [None] * m
     active: list[int] = []
     for p in range(m):
@@ -152,7 +163,7 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
             continue
         if cost[p] == 0:
             winners.append(p)
-            run.selected[p] = {"round": 0, "rho": Q(0), "payments": ()}
+            run.selected[p] = {"round": 0, "rho": zero, "payments": ()}
             continue
         rho[p] = cost[p] / total[p]
         active.append(p)
@@ -160,6 +171,13 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
 
     def supporter_classes(p):
         """(budget, sat, voters, class) per budget class of p's supporters."""
+        if unit is not None and t.small:
+            s = unit[p]
+            per_class: dict = {}
+            for g, w in zip(t.groups[p], t.weights[p]):
+                c = group_class[g]
+                per_class[c] = per_class.get(c, 0) + w
+            return [(class_budget[c], s, per_class[c], c) for c in sorted(per_class)]
         if unit is not None:
             s = unit[p]
             hist = np.bincount(group_class[t.groups[p]], weights=t.weights[p])
@@ -274,14 +292,14 @@ class _Horizon:
         """A decision g(δ) ≥ 0 (or > 0) taken with g(0) = g0 ≥ 0."""
         if gs >= 0:
             return
-        reach = g0 / -gs if g0 > 0 else Q(0)
+        reach = g0 / -gs if g0 > 0 else 0
         if self.limit is None or reach < self.limit:
             self.limit = reach
 
     def equal(self, gs) -> None:
         """An exact equality (a tie) that must stay one."""
         if gs != 0:
-            self.limit = Q(0)
+            self.limit = 0
 
 
 def _rho_tracked(entries, cost, unit, class_slope):
@@ -294,7 +312,7 @@ def _rho_tracked(entries, cost, unit, class_slope):
     ``_keep_split``.
     """
     remaining = cost
-    remaining_slope = Q(0)
+    remaining_slope = cost * 0  # an exact zero of the path's type (0 / voters would be a float)
     voters = 0
     for e in entries:
         voters += e[2]
@@ -319,7 +337,7 @@ def _keep_split(entries, cut, cap, cap_slope, class_slope, horizon) -> None:
         elif i < cut and gap < 0:
             horizon.holds(-gap, cap_slope - class_slope[c])  # stays poorer than the cap
         else:
-            horizon.limit = Q(0)  # exactly at the cap: any change of money may change the run
+            horizon.limit = 0  # exactly at the cap: any change of money may change the run
 
 
 MARGIN = 2.0**-30
@@ -327,7 +345,7 @@ MARGIN = 2.0**-30
 
 def _money(entries):
     """Exact total money of the supporters described by ``entries``."""
-    money = Q(0)
+    money = 0  # the sum takes the type of the amounts (Fraction or mpq)
     for b, _, w, _ in entries:
         money += w * b
     return money
@@ -367,7 +385,12 @@ def _pay(p, rho, entries, groups, group_class, class_budget, class_float, unit, 
         else:
             moved[key] = 1
             paid.append((b, w))
-    if unit is not None:
+    if unit is not None and isinstance(group_class, list):  # small electorate
+        for g in groups:
+            group_class[g] = moved.get(group_class[g], group_class[g])
+    elif unit is not None:
+        import numpy as np
+
         # group_class[g] = moved[group_class[g]] for every supporter, vectorised
         remap = np.arange(classes_before, dtype=np.intp)
         remap[list(moved)] = list(moved.values())

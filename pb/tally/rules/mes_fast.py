@@ -29,9 +29,11 @@ from operator import mul
 
 import numpy as np
 
-from pb.tally.numbers import Q, float_safe, to_q
+from pb.tally.numbers import float_safe, to_q
 from pb.tally.rules.mes import MesRun, mes_run
 from pb.tally.satisfaction import Electorate
+
+Q = type(to_q(0))  # the large path's exact type: gmpy2's mpq (Fraction without gmpy2)
 
 EPS = 2.0**-52
 

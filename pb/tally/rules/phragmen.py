@@ -22,37 +22,53 @@ for MES). Every value is exact; no float is involved.
 
 from __future__ import annotations
 
-import numpy as np
-
 from pb.tally import explain
-from pb.tally.numbers import Q, to_q
+from pb.tally.numbers import to_q
 from pb.tally.satisfaction import Electorate
 
 
 def phragmen(el: Electorate) -> tuple[list[int], dict]:
     m = len(el.ids)
-    cost = [to_q(c) for c in el.cost]
-    budget = to_q(el.budget)
+    small = el.small  # plain lists and Fraction (see Electorate)
+    cost = [to_q(c, small) for c in el.cost]
+    budget = to_q(el.budget, small)
+    zero = to_q(0, small)
     approvers = el.approver_arrays
-    counts = np.asarray(el.group_count, dtype=np.float64)  # exact: integers < 2**53
-    weights = [counts[groups] for groups in approvers]
     score = el.votes
     active = [p for p in range(m) if cost[p] <= budget]
     # a group's last purchase (m: none yet, load 0) and the load each purchase fixed
-    last = np.full(len(el.group_count), m, dtype=np.intp)
-    load: list = [Q(0)] * m
+    if small:
+        counts = el.group_count
+        weights = [[counts[g] for g in groups] for groups in approvers]
+        last = [m] * len(counts)
+    else:
+        import numpy as np
+
+        counts = np.asarray(el.group_count, dtype=np.float64)  # exact: integers < 2**53
+        weights = [counts[groups] for groups in approvers]
+        last = np.full(len(el.group_count), m, dtype=np.intp)
+    load: list = [zero] * m
     # lower bound of each candidate's new maximal load: the value computed last
     bound: list = [cost[p] / score[p] if score[p] else None for p in range(m)]
     winners: list[int] = []
     outcomes: dict[int, object] = {}
-    spent = Q(0)
+    spent = zero
 
     def new_max_load(p):
         """(cost + Σ supporters' loads) / supporters, exactly, over the distinct last purchases
         (voters per last purchase counted by numpy)."""
+        total = cost[p]
+        if small:
+            per_purchase: dict = {}
+            for g, w in zip(approvers[p], weights[p]):
+                q = last[g]
+                per_purchase[q] = per_purchase.get(q, 0) + w
+            for q in sorted(per_purchase):
+                if q < m:
+                    total += load[q] * per_purchase[q]
+            return total / score[p]
         per_purchase = np.bincount(last[approvers[p]], weights=weights[p], minlength=m + 1)[:m]
         purchases = np.flatnonzero(per_purchase)
-        total = cost[p]
         for q, n in zip(purchases.tolist(), per_purchase[purchases].tolist()):
             total += load[q] * int(n)
         return total / score[p]
@@ -93,7 +109,11 @@ def phragmen(el: Electorate) -> tuple[list[int], dict]:
         if best is None:
             continue
         load[s] = best
-        last[approvers[s]] = s
+        if small:
+            for g in approvers[s]:
+                last[g] = s
+        else:
+            last[approvers[s]] = s
     money_left = budget - spent
     for p in range(m):
         if p in outcomes:
