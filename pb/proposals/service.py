@@ -16,6 +16,7 @@ from pb.accounts import repo as accounts_repo
 from pb.accounts.domain import AUDITOR, OFFICIAL, REVIEWER, Actor
 from pb.audit import service as audit
 from pb.core.clock import utcnow
+from pb.core.inputs import MAX_ID
 from pb.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pb.db import write_transaction
 from pb.proposals import domain, repo
@@ -292,12 +293,27 @@ async def _public_round(organisation_id: int, round_id: int) -> RoundRow:
     return found
 
 
+MAX_PAGE = 100_000
+MAX_AMOUNT = 10**15  # the largest amount any proposal can carry (schemas); filters beyond it match the same
+
+
+def _within_column_range(search: repo.PublicSearch) -> repo.PublicSearch:
+    """Filters clamped to what the columns can hold: a filter of 10**20 must not reach the database
+    (PostgreSQL refuses it as a bigint), and it matches exactly what 10**15 matches."""
+    def clamp(amount: int | None) -> int | None:
+        return None if amount is None else min(max(amount, -MAX_AMOUNT), MAX_AMOUNT)
+
+    budget_id = search.budget_id if search.budget_id is None or 0 < search.budget_id <= MAX_ID else 0
+    return msgspec.structs.replace(search, min_cost=clamp(search.min_cost), max_cost=clamp(search.max_cost),
+                                   budget_id=budget_id)
+
+
 async def search_public(organisation_id: int, round_id: int, search: repo.PublicSearch, page: int = 1) -> ProposalPage:
     """A page of the round's submitted proposals matching ``search`` (drafts never appear)."""
     found = await _public_round(organisation_id, round_id)
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)
     rows, total = await repo.search_submitted(found.id, msgspec.structs.replace(
-        search, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
+        _within_column_range(search), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
     reasons = {}
     for proposal in rows:
         if proposal.status == INELIGIBLE:

@@ -213,3 +213,14 @@ async def test_the_sign_up_page_applies_the_api_s_password_rule_in_words(client)
     assert refused.status_code == 422 and "Choose a stronger password" in refused.text
     assert 'value="weak@example.org"' in refused.text  # what was typed is kept
     assert (await browser_sign_in(client, "weak@example.org", "aaaaaaaaaa")).status_code == 422  # no account
+
+
+async def test_public_proposal_filters_beyond_the_column_range_match_nothing_new_and_never_fail(client, settings):
+    """Schemathesis found it: a cost filter of 10**20 reached PostgreSQL as a bigint (500)."""
+    report = await demo.ensure_demo(settings.with_overrides(demo_voters=12))
+    url = f"/api/orgs/{report.organisation_id}/rounds/2/public-proposals"
+    everything = (await client.get(url)).json()["total"]
+    huge = await client.get(url, params={"min_cost": -10**20, "max_cost": 10**20, "budget_id": 2**40, "page": 10**9})
+    assert huge.status_code == 200 and huge.json()["proposals"] == []
+    wide = await client.get(url, params={"min_cost": -10**20, "max_cost": 10**20})
+    assert wide.status_code == 200 and wide.json()["total"] == everything

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pb import demo
 from pb.accounts import repo as accounts_repo
 from pb.accounts import service as accounts
-from pb.core.keyring import load_census_key
+from pb.core.keyring import RoundKeyStore, load_census_key
 from pb.proposals import service as proposals
 from pb.proposals.domain import CriterionResult
 from pb.rounds import service as rounds
 from pb.rounds.domain import BudgetSpec
+
 from pb.settings import Settings
 from pb.voting import service as voting
 
@@ -61,12 +62,12 @@ async def _actor(email: str, organisation_id: int):
     return await accounts_repo.actor(user.id, organisation_id)
 
 
-async def _round(official, title: str, budgets: list[BudgetSpec]) -> int:
+async def _round(official, title: str, budgets: list[BudgetSpec], keys: RoundKeyStore) -> int:
     values = {"title": title, "description": "", "max_proposal_amount": 4_000_000, "criteria": demo.CRITERIA,
               "tally_rule": "greedy", "tally_options": {}, "allow_revision": False, "submission_start": None,
               "submission_end": None, "voting_start": None, "voting_end": None}
     round_id = await rounds.create_round(official, values, budgets)
-    await rounds.move_phase(official, round_id, "submission")
+    await rounds.move_phase(official, round_id, "submission", round_keys=keys)
     return round_id
 
 
@@ -84,7 +85,8 @@ async def build(settings: Settings) -> World:
     lines += [f"{identifier},north" for identifier in new_residents]
     await voting.import_census(official, census_key, ("identifier,district\n" + "\n".join(lines) + "\n").encode())
 
-    formats_round = await _round(official, "Ballot formats", [_spec(fmt) for fmt in FORMATS])
+    keys = RoundKeyStore(settings.secrets_dir)
+    formats_round = await _round(official, "Ballot formats", [_spec(fmt) for fmt in FORMATS], keys)
     budget_of = {b.district.removeprefix("fmt-"): b.id
                  for b in (await rounds.round_view(org_id, formats_round, include_draft=True)).budgets}
     project_ids = []
@@ -97,10 +99,10 @@ async def build(settings: Settings) -> World:
             proposal_id = await proposals.create_proposal(proposer, formats_round, content)
             await proposals.submit(proposer, proposal_id)
             project_ids.append(proposal_id)
-    await rounds.move_phase(official, formats_round, "review")
+    await rounds.move_phase(official, formats_round, "review", round_keys=keys)
     for proposal_id in project_ids:
         await proposals.review(reviewer, proposal_id, _ok(), "eligible", "", None, "")
-    await rounds.move_phase(official, formats_round, "voting")
+    await rounds.move_phase(official, formats_round, "voting", round_keys=keys)
 
     voters: dict[str, list[str]] = {}
     for fmt in FORMATS:
@@ -112,9 +114,9 @@ async def build(settings: Settings) -> World:
             voters.setdefault(fmt, []).append(email)
 
     ideas_round = await _round(official, "Ideas 2027", [BudgetSpec("North district", "district", "north", 6_000_000),
-                                                       BudgetSpec("City-wide", "citywide", None, 9_000_000)])
+                                                       BudgetSpec("City-wide", "citywide", None, 9_000_000)], keys)
     open_ideas_round = await _round(official, "Ideas 2028", [BudgetSpec("North district", "district", "north",
-                                                                            6_000_000)])
+                                                                            6_000_000)], keys)
     ideas_budget = (await rounds.round_view(org_id, ideas_round, include_draft=True)).budgets[0].id
     past = [r for r in await rounds.list_rounds(org_id, include_drafts=False) if r.phase == "funding"][0]
     open_ = [r for r in await rounds.list_rounds(org_id, include_drafts=False) if r.title.endswith("2026")][0]
@@ -130,7 +132,7 @@ async def request_changes(settings: Settings, org_id: int, round_id: int, title:
     reviewer = await _actor(f"reviewer@{demo.DEMO_DOMAIN}", org_id)
     found = await rounds.round_view(org_id, round_id, include_draft=True)
     if found.round.phase == "submission":
-        await rounds.move_phase(official, round_id, "review")
+        await rounds.move_phase(official, round_id, "review", round_keys=RoundKeyStore(settings.secrets_dir))
     listed = await proposals.list_proposals(reviewer, round_id)
     proposal = next(p for p in listed if p.title == title)
     await proposals.review(reviewer, proposal.id, _ok(), "changes_requested", reason, None, "")

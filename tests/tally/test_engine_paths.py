@@ -36,11 +36,13 @@ def _on_path(monkeypatch, small: bool, path: Path, rule: str, options: dict):
 def test_small_and_large_paths_give_identical_results(monkeypatch, path):
     """Invariant: every rule gives the same winners, figures and explanations (exact
     numbers compared as numbers) on the plain-Python/Fraction path and the numpy/mpq path."""
+    winners = 0
     for rule, options in RULES:
         small = _on_path(monkeypatch, True, path, rule, options)
         large = _on_path(monkeypatch, False, path, rule, options)
         assert small == large, (rule, options)
-        assert small.winners, (rule, options)
+        winners += len(small.winners)
+    assert winners, "a file on which no rule selects anything compares nothing"  # plain MES may select none
 
 
 def test_pb_tally_on_a_small_file_imports_neither_numpy_nor_gmpy2():
