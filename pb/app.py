@@ -44,7 +44,6 @@ def _route_handlers() -> list:
     from pb.accounts.api import ROUTES as accounts
     from pb.audit.api import ROUTES as audit
     from pb.board.api import ROUTES as board
-    from pb.board.views import ROUTES as board_pages
     from pb.grants.api import ROUTES as grants
     from pb.paper.api import ROUTES as paper
     from pb.payments.api import ROUTES as payments
@@ -56,7 +55,7 @@ def _route_handlers() -> list:
     from pb.voting.api import ROUTES as voting
 
     return [*accounts, *audit, *board, *grants, *paper, *payments, *proposals, *record, *results, *rounds, *sandbox,
-            *voting, *board_pages]
+            *voting]
 
 
 def _declare_bearer_security(handlers: list) -> list:

@@ -66,14 +66,10 @@ async def test_while_voting_the_board_shows_the_latest_snapshot_and_the_receipt_
     assert board["snapshot"]["receipts"] == sorted(receipts) and board["budgets"] == []
     proof = (await client.get(round_url(world, f"/board/proofs/{receipts[4]}"))).json()
     assert proof["status"] == "received" and proof["content"] is None and verify_receipt(receipts[4], proof=proof).ok
-    page = await client.get(f"/orgs/{world['org_id']}/rounds/{world['round_id']}/receipt",
-                            params={"receipt": receipts[4]})
-    assert page.status_code == 200 and "Your ballot was received" in page.text and proof["root"] in page.text
-    later = await client.get(f"/orgs/{world['org_id']}/rounds/{world['round_id']}/receipt",
-                             params={"receipt": "cd" * 32})
-    assert "not on the board yet" in later.text
-    bad = await client.get(f"/orgs/{world['org_id']}/rounds/{world['round_id']}/receipt", params={"receipt": "xyz"})
-    assert bad.status_code == 200 and "64 characters" in bad.text
+    real = (await cast_standard_ballots(client, world))[0]
+    page = await client.get(f"/orgs/{world['org_id']}/rounds/{world['round_id']}/receipts/{real}")
+    proof_link = f"/api/orgs/{world['org_id']}/rounds/{world['round_id']}/board/proofs/{real}"
+    assert page.status_code == 200 and proof_link in page.text and f"pb verify receipt {real}" in page.text
 
 
 async def test_sealed_ballots_reach_the_board_as_receipts_only_once_a_batch_has_arrived(client, monkeypatch):
