@@ -161,3 +161,44 @@ async def test_every_page_string_is_translated_and_no_english_is_left_on_transla
             page = (await client.get(path, headers={"accept-language": language})).text
             left = sorted(s for s in sentences if s in page)
             assert not left, f"{language} {path}: {left[:5]}"
+
+
+async def test_the_author_appeals_through_the_page_and_an_empty_reason_is_named(client):
+    from tests.steps_rounds import review, round_in_review
+
+    world = await round_in_review(client)
+    org, proposal_id = world["org_id"], world["proposals"]["north"][0]  # written by the first citizen
+    author = world["citizens"][0]["headers"]
+    await review(client, org, proposal_id, world["reviewer"], "ineligible", reason="Private land.")
+    await browser_sign_in(client, (await client.get("/api/me", headers=author)).json()["email"])
+    page = await client.get(f"/orgs/{org}/proposals/{proposal_id}")
+    assert "Private land." in page.text and f"/proposals/{proposal_id}/appeal" in page.text
+    url = f"/orgs/{org}/proposals/{proposal_id}/appeal"
+    empty = await client.post(url, data={"reason": " ", "_csrf_token": csrf_of(page.text)})
+    assert 'id="reason-error"' in (await client.get(empty.headers["location"])).text
+    sent = await client.post(url, data={"reason": "It is public land.", "_csrf_token": csrf_of(page.text)})
+    assert sent.status_code == 303
+    public = (await client.get(f"/api/orgs/{org}/public-proposals/{proposal_id}")).json()
+    assert public["status"] == "appealed" and public["appeal_reason"] == "It is public land."
+
+
+async def test_a_draft_saved_through_the_form_is_private_until_submitted_and_can_be_withdrawn(client):
+    from tests.steps_rounds import round_in_submission
+
+    world = await round_in_submission(client, citizens=1)
+    org, round_id = world["org_id"], world["round_id"]
+    await browser_sign_in(client, (await client.get("/api/me", headers=world["citizens"][0]["headers"])).json()["email"])
+    form = await client.get(f"/orgs/{org}/rounds/{round_id}/propose")
+    body = {"_csrf_token": csrf_of(form.text), "budget_id": str(world["budgets"]["north"]), "title": "Pond",
+            "summary": "A small pond.", "line_label": ["Digging", "Plants"], "line_amount": ["100", "20,50"],
+            "co_proposers": "", "action": "save"}
+    saved = await client.post(f"/orgs/{org}/rounds/{round_id}/propose", data=body)
+    assert saved.status_code == 303
+    proposal_id = int(saved.headers["location"].rsplit("/", 1)[1])
+    assert (await client.get(f"/api/orgs/{org}/public-proposals/{proposal_id}")).status_code == 404
+    mine = await client.get(saved.headers["location"])
+    assert "€120.50" in mine.text  # 100 + 20,50 typed the way people type money
+    withdrawn = await client.post(f"/orgs/{org}/proposals/{proposal_id}/withdraw",
+                                  data={"_csrf_token": csrf_of(mine.text)})
+    assert withdrawn.status_code == 303
+    assert "badge-withdrawn" in (await client.get(saved.headers["location"])).text

@@ -89,8 +89,10 @@ class Site:
         return self.base_url + path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One chromium per test module (two in all). Not per session: Playwright's sync API keeps an
+    event loop in this thread while it runs, and later tests call asyncio.run."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium; .ci/run does it).",
                     pytrace=False)
