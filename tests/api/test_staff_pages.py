@@ -166,3 +166,18 @@ async def test_every_staff_page_is_translated_with_no_english_left(client, setti
                 assert response.status_code in (200, 409), (who, path, response.status_code)
                 left = sorted(s for s in sentences if s in response.text)
                 assert not left, f"{who} {language} {path}: {left[:5]}"
+
+
+async def test_a_staff_form_without_its_csrf_token_is_refused_and_changes_nothing(client, settings):
+    report = await demo.ensure_demo(settings.with_overrides(demo_voters=12))
+    org = report.organisation_id
+    await _session(client, f"official@{demo.DEMO_DOMAIN}", demo.DEMO_PASSWORD)
+    before = (await audit_service.verify(org)).events_checked
+    for token in (None, "forged-token"):
+        data = {"title": "Sneaky", "max_proposal_amount": "100", "tally_rule": "greedy"}
+        if token:
+            data["_csrf_token"] = token
+        response = await client.post(f"/orgs/{org}/staff/rounds/new", data=data)
+        assert response.status_code == 403
+    assert (await audit_service.verify(org)).events_checked == before
+    assert all(r.title != "Sneaky" for r in await rounds_service.list_rounds(org, include_drafts=True))

@@ -208,6 +208,16 @@ def test_staff_run_a_whole_round_and_the_auditor_checks_it(site, open_page, tmp_
     page.wait_for_url(re.compile(re.escape(grant_url) + r"(#tranche-\d+)?$"))
     expect(page.locator(".badge-tranche-paid")).to_have_count(1)
     shot(page, site, "staff-grant")
+    page.locator("details.reverse summary").click()  # claw back: reference and confirmation needed
+    page.fill(f"#reverse-reference-{tranche}", "BANK-2027-0002")
+    page.click("form[action$='/reverse'] button")
+    expect(page.locator(".error-summary")).to_be_visible()
+    expect(page.locator(".badge-tranche-paid")).to_have_count(1)
+    page.locator("details.reverse summary").click()
+    page.fill(f"#reverse-reference-{tranche}", "BANK-2027-0002")
+    page.check(f"#reverse-confirm-{tranche}")
+    page.click("form[action$='/reverse'] button")
+    expect(page.locator(".badge-tranche-reversed")).to_have_count(1)
 
     # 8. the auditor: read-only pages, the chain and the tally verified
     _staff(page, site, "auditor")
@@ -215,6 +225,8 @@ def test_staff_run_a_whole_round_and_the_auditor_checks_it(site, open_page, tmp_
     expect(page.locator("#chain-verdict.verdict-ok")).to_be_visible()
     page.goto(site.url(f"/orgs/{org}/staff/audit?subject=round:{round_id}"))
     expect(page.locator(".event").first).to_be_visible()
+    page.locator(".event a[href*='seq=']").first.click()  # the link to the previous event
+    expect(page.locator(".event")).to_have_count(1)
     page.goto(base + "/check")
     expect(page.locator("#tally-verdict.verdict-ok")).to_be_visible()
     shot(page, site, "auditor-check")

@@ -32,14 +32,16 @@ async def _all_events(organisation_id: int):
 async def audit_log(request: Request, viewer: NamedDependency[Viewer], org_id: FromPath[int]) -> Template:
     staff = await staff_member(viewer, org_id, OVERSEERS)
     params = request.query_params
-    filters = {name: (params.get(name) or "").strip()[:100] for name in ("kind", "actor", "date", "subject")}
+    filters = {name: (params.get(name) or "").strip()[:100] for name in ("kind", "actor", "date", "subject", "seq")}
+    seq = parse_int(filters["seq"])
     events = await _all_events(org_id)
     kinds = sorted({e.action for e in events})
     shown = [e for e in events
              if (not filters["kind"] or e.action == filters["kind"])
              and (not filters["actor"] or e.actor == filters["actor"])
              and (not filters["date"] or e.occurred_at.startswith(filters["date"]))
-             and (not filters["subject"] or filters["subject"] in e.subject)]
+             and (not filters["subject"] or filters["subject"] in e.subject)
+             and (seq is None or e.seq == seq)]
     shown.reverse()  # newest first
     pages = max(1, -(-len(shown) // PAGE))
     page = min(max(parse_int(params.get("page")) or 1, 1), pages)
