@@ -21,6 +21,7 @@ from pb.results.views import budget_view, csv_download, json_download
 from pb.rounds import service as rounds_service
 from pb.web.context import Viewer
 from pb.web.forms import Form
+from pb.web.i18n import _
 from pb.web.labels import result_reason
 from pb.web.staff.access import OVERSEERS, english_detail, refusal, staff_member
 
@@ -68,7 +69,6 @@ async def confirm_publish(viewer: NamedDependency[Viewer], org_id: FromPath[int]
 async def publish(viewer: NamedDependency[Viewer], org_id: FromPath[int], round_id: FromPath[int],
                   data: Form) -> Template | Redirect:
     staff = await staff_member(viewer, org_id, (OFFICIAL,))
-    from pb.web.i18n import _
     error_text, detail = None, None
     if data.get("confirm") != "yes":
         error_text = _("Tick the box to confirm that you want this.")

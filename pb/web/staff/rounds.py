@@ -17,10 +17,10 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from pb.accounts.domain import OFFICIAL
-from pb.core.errors import Conflict, DomainError, Invalid
+from pb.core.errors import Conflict, DomainError, Invalid, NotFound
 from pb.proposals import service as proposals_service
 from pb.rounds import domain, service
-from pb.rounds.api import _spec
+from pb.rounds.api import budget_spec
 from pb.rounds.domain import BALLOT_FORMATS, FORMAT_SETTINGS, TRANSITIONS
 from pb.rounds.schemas import BudgetIn, RoundCreate
 from pb.tally import RULES
@@ -381,7 +381,6 @@ async def edit_budget_page(viewer: NamedDependency[Viewer], org_id: FromPath[int
     view = await service.round_view(org_id, round_id, include_draft=True)
     budget = next((b for b in view.budgets if b.id == budget_id), None)
     if budget is None:
-        from pb.core.errors import NotFound
         raise NotFound("No such budget in this round.")
     return Template("staff/budget_form.html", context=await _budget_context(
         viewer, staff, round_id, budget_form_of(budget), {}, f"{staff.base}/rounds/{round_id}/budgets/{budget_id}",
@@ -396,9 +395,9 @@ async def _save_budget(viewer, org_id: int, round_id: int, data: dict, budget_id
     if struct is not None:
         try:
             if budget_id is None:
-                await service.add_budget(staff.actor, round_id, _spec(struct))
+                await service.add_budget(staff.actor, round_id, budget_spec(struct))
             else:
-                await service.update_budget(staff.actor, round_id, budget_id, _spec(struct))
+                await service.update_budget(staff.actor, round_id, budget_id, budget_spec(struct))
         except (Invalid, Conflict) as error:
             errors = _budget_problem_errors(error)
         else:
