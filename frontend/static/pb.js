@@ -20,6 +20,16 @@
       done();
     }
   });
+  // Cost lines added or removed in place: keep keyboard focus where the person is working.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var lines = document.getElementById("cost-lines");
+    if (!lines || !lines.contains(event.detail.target) && event.detail.target.id !== "cost-lines") { return; }
+    var pressed = event.detail.elt && event.detail.elt.getAttribute("value");
+    var labels = lines.querySelectorAll("input[name=line_label]");
+    var target = pressed === "add_line" && labels.length ? labels[labels.length - 1]
+      : lines.querySelector("button[value=add_line]");
+    if (target) { target.focus(); }
+  });
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.getElementById("error-summary");
     if (summary) { summary.focus(); }

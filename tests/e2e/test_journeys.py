@@ -85,6 +85,11 @@ def test_a_citizen_signs_up_binds_proposes_gets_changes_requested_and_resubmits(
     world = site.world
     _sign_up_and_bind(page, site, f"Ada {site.engine}", world.new_residents[0])
     page.goto(site.url(f"/orgs/{world.org_id}/rounds/{world.ideas_round}/propose"))
+    page.click("button[value=add_line]")  # with JavaScript: htmx swaps the cost lines in place
+    expect(page.locator("input[name=line_label]")).to_have_count(3)
+    expect(page.locator("#line-label-2")).to_be_focused()
+    page.click("button[value='remove_line:2']")
+    expect(page.locator("input[name=line_label]")).to_have_count(2)
     title = f"Canal benches {site.engine}"
     _fill_proposal(page, title, [("Benches", "1200"), ("Installation", "abc")],
                    lambda: page.click("button[value=add_line]"))
