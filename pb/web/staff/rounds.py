@@ -449,9 +449,8 @@ async def round_page(viewer: NamedDependency[Viewer], org_id: FromPath[int], rou
     staff = await staff_member(viewer, org_id)
     view = await service.round_view(org_id, round_id, include_draft=True)
     counts: dict[str, int] = {}
-    if staff.reviewer:
-        for p in await proposals_service.list_proposals(staff.actor, round_id):
-            counts[p.status] = counts.get(p.status, 0) + 1
+    for p in await proposals_service.list_proposals(staff.actor, round_id):
+        counts[p.status] = counts.get(p.status, 0) + 1
     return Template("staff/round.html", context={
         "viewer": viewer, "staff": staff, "organisation": staff.organisation, "round": view.round,
         "budgets": view.budgets, "moves": next_moves(view.round.phase) if staff.official else [],
@@ -470,7 +469,7 @@ async def ballot_preview(viewer: NamedDependency[Viewer], org_id: FromPath[int],
     if view.ballot is not None:
         projects = {bid: [(p["proposal_id"], p["title"], p["cost"]) for p in items] for bid, items in view.ballot.items()}
     else:
-        listed = await proposals_service.list_proposals(staff.actor, round_id) if staff.reviewer else []
+        listed = await proposals_service.list_proposals(staff.actor, round_id)
         wanted = ("eligible",) if any(p.status == "eligible" for p in listed) else (
             "submitted", "in_review", "eligible")
         projects = {}
