@@ -21,10 +21,14 @@
     }
   });
   // Cost lines added or removed in place: keep keyboard focus where the person is working.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var lines = document.getElementById("cost-lines");
-    if (!lines || !lines.contains(event.detail.target) && event.detail.target.id !== "cost-lines") { return; }
-    var pressed = event.detail.elt && event.detail.elt.getAttribute("value");
+  // (htmx:load fires on the new content, which is in the page; the old element is gone by then.)
+  var pressed = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    pressed = event.detail.elt && event.detail.elt.getAttribute("value");
+  });
+  document.addEventListener("htmx:load", function (event) {
+    var lines = event.detail.elt;
+    if (!lines || lines.id !== "cost-lines") { return; }
     var labels = lines.querySelectorAll("input[name=line_label]");
     var target = pressed === "add_line" && labels.length ? labels[labels.length - 1]
       : lines.querySelector("button[value=add_line]");
