@@ -29,7 +29,7 @@ def _spent(value: int | str) -> int:
     return int(value) if not isinstance(value, str) else int(value.split("/")[0]) // int(value.split("/")[1])
 
 
-def _budget_view(document: dict[str, Any], currency: str) -> dict[str, Any]:
+def budget_view(document: dict[str, Any], currency: str) -> dict[str, Any]:
     projects = sorted(document["projects"], key=lambda p: (not p["selected"], p["rank"] or 0, -p["votes"]))
     votes = bar_chart([(p["title"], p["votes"], format_number(p["votes"]), p["selected"]) for p in projects])
     winners = [p for p in projects if p["selected"]]
@@ -50,25 +50,21 @@ async def results_page(viewer: NamedDependency[Viewer], org_id: FromPath[int], r
     config = await rounds_service.frozen_config(org_id, round_id)
     return Template("results/results.html", context={
         "viewer": viewer, "organisation": organisation, "round": view.round,
-        "budgets": [_budget_view(doc, view.round.currency) for doc in found.budgets], "hashes": found.hashes,
+        "budgets": [budget_view(doc, view.round.currency) for doc in found.budgets], "hashes": found.hashes,
         "config": config, "config_json": json.dumps(config, indent=2, ensure_ascii=False),
         "reason": result_reason, "base": f"/orgs/{org_id}/rounds/{round_id}",
     })
 
 
-@get(ROUND + "/results.json")
-async def results_json(org_id: FromPath[int], round_id: FromPath[int]) -> Response:
-    found = await service.results(org_id, round_id, staff=False)
-    view = await rounds_service.round_view(org_id, round_id, include_draft=False)
-    body = {"round_id": round_id, "phase": found.phase, "config_hash": view.round.frozen_config_hash,
+def json_download(found: service.RoundResults, config_hash: str | None) -> Response:
+    """The results as a JSON file (the public page and the staff round check both offer it)."""
+    body = {"round_id": found.round_id, "phase": found.phase, "config_hash": config_hash,
             "budgets": [{**doc, "result_hash": found.hashes[doc["budget_id"]]} for doc in found.budgets]}
     return Response(json.dumps(body, indent=2, ensure_ascii=False), media_type="application/json",
-                    headers={"content-disposition": f'attachment; filename="results-round-{round_id}.json"'})
+                    headers={"content-disposition": f'attachment; filename="results-round-{found.round_id}.json"'})
 
 
-@get(ROUND + "/results.csv")
-async def results_csv(org_id: FromPath[int], round_id: FromPath[int]) -> Response:
-    found = await service.results(org_id, round_id, staff=False)
+def csv_download(found: service.RoundResults) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["budget_id", "budget", "proposal_id", "title", "cost", "votes", "selected", "rank", "reason"])
@@ -77,7 +73,19 @@ async def results_csv(org_id: FromPath[int], round_id: FromPath[int]) -> Respons
             writer.writerow([doc["budget_id"], doc["name"], p["proposal_id"], p["title"], p["cost"], p["votes"],
                              "yes" if p["selected"] else "no", p["rank"] or "", p["reason"]])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": f'attachment; filename="results-round-{round_id}.csv"'})
+                    headers={"content-disposition": f'attachment; filename="results-round-{found.round_id}.csv"'})
+
+
+@get(ROUND + "/results.json")
+async def results_json(org_id: FromPath[int], round_id: FromPath[int]) -> Response:
+    found = await service.results(org_id, round_id, staff=False)
+    view = await rounds_service.round_view(org_id, round_id, include_draft=False)
+    return json_download(found, view.round.frozen_config_hash)
+
+
+@get(ROUND + "/results.csv")
+async def results_csv(org_id: FromPath[int], round_id: FromPath[int]) -> Response:
+    return csv_download(await service.results(org_id, round_id, staff=False))
 
 
 ROUTES = [results_page, results_json, results_csv]

@@ -26,7 +26,8 @@ ROUNDS = "/api/orgs/{org_id:int}/rounds"
 STAFF_ROUNDS = "/api/orgs/{org_id:int}/staff/rounds"
 
 
-def _spec(budget: BudgetIn) -> BudgetSpec:
+def budget_spec(budget: BudgetIn) -> BudgetSpec:
+    """A budget Struct of the API (and the staff pages) as the domain's BudgetSpec."""
     return BudgetSpec(budget.name, budget.kind, budget.district, budget.amount, budget.ballot_format,
                       budget.min_projects, budget.max_projects, budget.min_spend_percent,
                       budget.points_per_voter, budget.score_min, budget.score_max)
@@ -62,7 +63,7 @@ def _summaries(rounds: list[RoundRow]) -> list[RoundSummaryOut]:
       status_code=201)
 async def create_round(actor: NamedDependency[Actor], data: JSONBody[RoundCreate]) -> Created:
     values = msgspec.structs.asdict(data)
-    budgets = [_spec(b) for b in values.pop("budgets")]
+    budgets = [budget_spec(b) for b in values.pop("budgets")]
     values["criteria"] = [msgspec.structs.asdict(c) for c in data.criteria]
     return Created(await service.create_round(actor, values, budgets))
 
@@ -81,14 +82,14 @@ async def update_round(actor: NamedDependency[Actor], round_id: FromPath[int],
 @post(ROUNDS + "/{round_id:int}/budgets", guards=[requires_role(OFFICIAL)], tags=["rounds"],
       summary="Add a budget (draft or submission phase)", status_code=201)
 async def add_budget(actor: NamedDependency[Actor], round_id: FromPath[int], data: JSONBody[BudgetIn]) -> Created:
-    return Created(await service.add_budget(actor, round_id, _spec(data)))
+    return Created(await service.add_budget(actor, round_id, budget_spec(data)))
 
 
 @patch(ROUNDS + "/{round_id:int}/budgets/{budget_id:int}", guards=[requires_role(OFFICIAL)], tags=["rounds"],
        summary="Replace a budget's settings (before voting opens)")
 async def update_budget(actor: NamedDependency[Actor], round_id: FromPath[int], budget_id: FromPath[int],
                         data: JSONBody[BudgetIn]) -> RoundOut:
-    await service.update_budget(actor, round_id, budget_id, _spec(data))
+    await service.update_budget(actor, round_id, budget_id, budget_spec(data))
     return _round_out(await service.round_view(actor.organisation_id, round_id, include_draft=True))
 
 

@@ -80,11 +80,12 @@ def build_router() -> Router:
     from pb.results.views import ROUTES as results
     from pb.rounds.views import ROUTES as rounds
     from pb.voting.views import ROUTES as voting
+    from pb.web.staff import ROUTES as staff
     from pb.web.views import ROUTES as web
 
     return Router(
         path="/",
-        route_handlers=[*web, *accounts, *rounds, *proposals, *voting, *results, *grants],
+        route_handlers=[*web, *accounts, *rounds, *proposals, *voting, *results, *grants, *staff],
         middleware=[DefineMiddleware(WebContextMiddleware), DefineMiddleware(WebCSRFMiddleware)],
         dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error, SignInRequired: _sign_in},

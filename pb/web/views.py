@@ -61,7 +61,8 @@ async def my_pb(request: Request, viewer: NamedDependency[Viewer]) -> Template:
                 choices = await voting_service.my_budgets(actor, request.app.state.census_key, found.id)
                 voting.append((found, choices))
         memberships.append({"organisation": organisation, "district": district, "voting": voting,
-                            "proposals": await proposals_service.my_proposals(actor)})
+                            "proposals": await proposals_service.my_proposals(actor),
+                            "staff": actor.has("official", "reviewer", "auditor")})
     organisations = await accounts_repo_.list_organisations()
     joined = {m["organisation"].id for m in memberships}
     return Template("me.html", context={

@@ -27,7 +27,9 @@ import pytest
 from tests.conftest import ENGINES, POSTGRES_ADMIN_URL, _postgres_url_for
 
 CHROMIUM = os.environ.get("PB_CHROMIUM", "/usr/bin/chromium")
-PORTS = range(8350, 8400)
+# PB_E2E_PORTS="8450-8499" moves the servers to another range (several test runs on one machine)
+PORTS = range(int(os.environ.get("PB_E2E_PORTS", "8350-8399").split("-")[0]),
+              int(os.environ.get("PB_E2E_PORTS", "8350-8399").split("-")[1]) + 1)
 LANGUAGE_OF_ENGINE = {"sqlite": "en", "postgres": "pl"}
 AXE_SOURCE = (Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js").read_text()
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -74,7 +76,7 @@ def _free_port() -> int:
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free port in 8350-8399 for the browser tests' server")
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1} for the browser tests' server")
 
 
 @dataclass
