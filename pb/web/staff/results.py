@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from litestar import get, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
@@ -46,10 +46,10 @@ async def staff_results(viewer: NamedDependency[Viewer], org_id: FromPath[int], 
 
 
 @post(STAFF_ROUND + "/tally")
-async def run_tally(viewer: NamedDependency[Viewer], org_id: FromPath[int], round_id: FromPath[int]) -> Template | Redirect:
+async def run_tally(request: Request, viewer: NamedDependency[Viewer], org_id: FromPath[int], round_id: FromPath[int]) -> Template | Redirect:
     staff = await staff_member(viewer, org_id, (OFFICIAL,))
     try:
-        await service.tally_round(staff.actor, round_id)
+        await service.tally_round(staff.actor, round_id, round_keys=request.app.state.round_keys)
     except Conflict as error:
         return Template("staff/results.html", status_code=409, context=await _results_context(
             viewer, staff, round_id, error=refusal(error), detail=english_detail(error)))

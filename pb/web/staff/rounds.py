@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from litestar import get, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -499,13 +499,13 @@ async def confirm_move_page(viewer: NamedDependency[Viewer], org_id: FromPath[in
 
 
 @post(STAFF_ROUND + "/phase/{target:str}")
-async def move_phase(viewer: NamedDependency[Viewer], org_id: FromPath[int], round_id: FromPath[int],
-                     target: FromPath[str], data: Form) -> Template | Redirect:
+async def move_phase(request: Request, viewer: NamedDependency[Viewer], org_id: FromPath[int],
+                     round_id: FromPath[int], target: FromPath[str], data: Form) -> Template | Redirect:
     staff = await staff_member(viewer, org_id, (OFFICIAL,))
     try:
         if data.get("confirm") != "yes":
             raise Invalid("Tick the box to confirm.", code="confirmation_missing")
-        await service.move_phase(staff.actor, round_id, target)
+        await service.move_phase(staff.actor, round_id, target, round_keys=request.app.state.round_keys)
     except (Conflict, Invalid) as error:
         view = await service.round_view(org_id, round_id, include_draft=True)
         message = _("Tick the box to confirm that you want this.") if error.code == "confirmation_missing" \
