@@ -47,7 +47,7 @@ TABLE = [
     ("GET", R + "/results.csv", OVERSEE),
     ("GET", R + "/grants", OVERSEE), ("POST", R + "/grants", OFFICIAL), ("GET", G, OVERSEE),
     ("POST", G + "/tranches", OFFICIAL), ("POST", T + "/approve", OFFICIAL), ("POST", T + "/pay", OFFICIAL),
-    ("POST", T + "/reverse", OFFICIAL),
+    ("POST", T + "/reverse", OFFICIAL), ("POST", T + "/reversals/{reversal_id}/approve", OFFICIAL),
     ("GET", O + "/audit", OVERSEE), ("GET", O + "/audit/verify", OVERSEE),
 ]
 
@@ -90,7 +90,7 @@ async def test_staff_pages_and_actions_follow_the_role_table(client, settings):
     tranche = (await grants_service.grant_detail(official, grant.id)).tranches[0]
     proposal = (await proposals_service.list_proposals(official, funded.id))[0]
     values = {"org_id": org, "round_id": funded.id, "budget_id": budget.id, "grant_id": grant.id,
-              "tranche_id": tranche.id, "proposal_id": proposal.id, "user_id": official.user_id, "target": "completed"}
+              "tranche_id": tranche.id, "reversal_id": 1, "proposal_id": proposal.id, "user_id": official.user_id, "target": "completed"}
     await create_organisation(client, "elsewhere")
     outsider = (await accounts_repo.list_members(2))[0]
     outsider_email = (await accounts_repo.user_by_id(outsider.user_id)).email

@@ -214,9 +214,17 @@ def test_staff_run_a_whole_round_and_the_auditor_checks_it(site, open_page, tmp_
     expect(page.locator(".error-summary")).to_be_visible()
     expect(page.locator(".badge-tranche-paid")).to_have_count(1)
     page.locator("details.reverse summary").click()
+    page.fill(f"#reverse-reason-{tranche}", "The mural was not painted.")
     page.fill(f"#reverse-reference-{tranche}", "BANK-2027-0002")
     page.check(f"#reverse-confirm-{tranche}")
     page.click("form[action$='/reverse'] button")
+    page.wait_for_url(re.compile(re.escape(grant_url) + r"(#tranche-\d+)?$"))
+    expect(page.locator(".badge-tranche-paid")).to_have_count(1)  # four eyes: not yet taken back
+    expect(page.locator("form[action*='/reversals/']")).to_have_count(0)  # the requester cannot approve it
+    _staff(page, site, "official")
+    page.goto(grant_url)
+    page.check("form[action*='/reversals/'] input[name=confirm]")
+    page.click("form[action*='/reversals/'] button")
     expect(page.locator(".badge-tranche-reversed")).to_have_count(1)
 
     # 8. the auditor: read-only pages, the chain and the tally verified

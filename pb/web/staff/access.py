@@ -85,6 +85,7 @@ def refusal(error: DomainError) -> str:
         "phase_changed": _("The round changed phase meanwhile; reload the page."),
         "confirmation_missing": _("Tick the box to confirm that you want this."),
         "reference_required": _("Give the bank reference of the transfer."),
+        "reason_required": _("Say why the money is taken back."),
     }
     return known.get(error.code or "", error.detail)
 

@@ -77,7 +77,10 @@ async def _grant_context(viewer, staff, grant_id: int, **extra) -> dict[str, Any
     view = await rounds_service.round_view(staff.actor.organisation_id, detail.grant.round_id, include_draft=True)
     proposal = (await proposals_service.get_proposal(staff.actor, detail.grant.proposal_id)).proposal
     me = staff.actor.user_id
+    pending = [r for r in (await payments.payment_state(staff.actor, grant_id))["reversals"]
+               if r.status == "requested"]
     return {"viewer": viewer, "staff": staff, "organisation": staff.organisation, "round": view.round,
+            "pending_reversals": {r.tranche_id: r for r in pending},
             "grant": detail.grant, "tranches": detail.tranches, "reports": detail.reports, "proposal": proposal,
             "may_approve": {t.id: may_approve(t.planned_by, me) for t in detail.tranches},
             "form": {"amount": "", "condition": ""}, "errors": {}, "tranche_error": {}, "detail": None,
@@ -159,10 +162,24 @@ async def pay_tranche(viewer: NamedDependency[Viewer], org_id: FromPath[int], gr
 @post(GRANT + "/tranches/{tranche_id:int}/reverse")
 async def reverse_tranche(viewer: NamedDependency[Viewer], org_id: FromPath[int], grant_id: FromPath[int],
                           tranche_id: FromPath[int], data: Form) -> Template | Redirect:
+    """One official asks for the clawback; a second approves it (four eyes, as in the API)."""
     async def act(staff):
         _confirmed(data)
-        await payments.reverse_tranche(staff.actor, grant_id, tranche_id, _reference(data))
+        reason = str(data.get("reason", "")).strip()
+        if not reason or len(reason) > 1000:
+            raise Invalid("Say why the money is taken back.", code="reason_required")
+        await payments.request_reversal(staff.actor, grant_id, tranche_id, None, reason, _reference(data))
     return await _tranche_act(viewer, org_id, grant_id, tranche_id, act)
 
 
-ROUTES = [round_grants, create_grant, grant_page, plan_tranche, approve_tranche, pay_tranche, reverse_tranche]
+@post(GRANT + "/tranches/{tranche_id:int}/reversals/{reversal_id:int}/approve")
+async def approve_reversal(viewer: NamedDependency[Viewer], org_id: FromPath[int], grant_id: FromPath[int],
+                           tranche_id: FromPath[int], reversal_id: FromPath[int], data: Form) -> Template | Redirect:
+    async def act(staff):
+        _confirmed(data)
+        await payments.approve_reversal(staff.actor, reversal_id)
+    return await _tranche_act(viewer, org_id, grant_id, tranche_id, act)
+
+
+ROUTES = [round_grants, create_grant, grant_page, plan_tranche, approve_tranche, pay_tranche, reverse_tranche,
+          approve_reversal]
