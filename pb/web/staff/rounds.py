@@ -60,6 +60,10 @@ def option_help() -> dict[str, dict[str, str]]:
                        "add1": _("Raise everyone's share a little at a time until the budget is used as well as "
                                  "possible."),
                        "add1_greedy": _("As above, then fill what is left with the most-voted projects that fit."),
+                       "add1_last_feasible": _("Raise everyone's share a little at a time for as long as the outcome "
+                                               "still fits the budget (Pabulib's and equalshares.net's Add1)."),
+                       "add1_last_feasible_greedy": _("As the previous one, then fill what is left with the "
+                                                      "most-voted projects that fit."),
                        "budget_increase": _("Rerun with a larger notional budget while the real one is not "
                                             "exceeded.")},
         "tie_break": {"lexico": _("The project with the smaller number goes first."),
