@@ -13,9 +13,9 @@ faster start-up; see ``numbers.SMALL_GROUPS``). No I/O.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from pb.tally import completion, explain
+from pb.tally import explain
 from pb.tally.model import (
     Ballot, BallotGroup, BallotKind, Instance, Number, Profile, Project, ProjectOutcome, TallyResult,
 )
@@ -24,12 +24,17 @@ from pb.tally.profile import (
     BALLOT_KINDS, CONSTRAINTS, LIMIT_KEYS, BallotError, build_profile, canonical_ballot,
     profile_from_groups, validate_ballot,
 )
-from pb.tally.rules.greedy import greedy
-from pb.tally.rules.maxwelfare import max_welfare
-from pb.tally.rules.mes import mes_outcomes
-from pb.tally.rules.phragmen import phragmen
-from pb.tally.satisfaction import SATISFACTIONS, Electorate, prepare
+from pb.tally.satisfaction import SATISFACTIONS
 from pb.tally.tiebreak import TIE_BREAKERS
+
+# The rule modules are imported by ``tally`` for the rule asked for, not here: every
+# ``pb tally`` process imports this package first, and a small tally should not pay for
+# the rules it does not run (bench/README.md, "tally_processes.py").
+
+# the same as pb.tally.completion.COMPLETIONS (a test checks), spelled out so that the
+# registry imports no MES module
+COMPLETIONS = ("none", "add1", "add1_greedy", "add1_last_feasible", "add1_last_feasible_greedy",
+               "budget_increase")
 
 __all__ = [
     "Ballot", "BallotError", "BallotGroup", "BallotKind", "Instance", "Number", "Profile", "Project",
@@ -55,7 +60,7 @@ RULES: Mapping[str, Mapping[str, object]] = {
                        "supporters can pay for it, cheapest per satisfaction first (proportional).",
         "options": {
             "satisfaction": SATISFACTIONS,
-            "completion": completion.COMPLETIONS,
+            "completion": COMPLETIONS,
             "tie_break": tuple(TIE_BREAKERS),
         },
     },
@@ -92,13 +97,21 @@ def tally(instance: Instance, profile: Profile, rule: str, *, satisfaction: str 
         raise ValueError("Phragmén has no satisfaction option (it uses approvals)")
     if (stop_at_first_misfit or threshold is not None) and rule != "greedy":
         raise ValueError("stop_at_first_misfit and threshold apply to rule 'greedy' only")
+    from pb.tally.satisfaction import prepare
+
     el = prepare(instance, profile, satisfaction, tie_break, seed, iterated=rule == "mes" and completion != "none")
     if rule == "greedy":
+        from pb.tally.rules.greedy import greedy
+
         winners, outcomes = greedy(el, stop_at_first_misfit=stop_at_first_misfit, threshold=threshold)
         options.update(stop_at_first_misfit=stop_at_first_misfit, threshold=threshold)
     elif rule == "phragmen":
+        from pb.tally.rules.phragmen import phragmen
+
         winners, outcomes = phragmen(el)
     elif rule == "max_welfare":
+        from pb.tally.rules.maxwelfare import max_welfare
+
         winners, outcomes = max_welfare(el)
         options["welfare"] = sum((el.total_sat[p] for p in winners), 0)
     else:
@@ -114,10 +127,14 @@ def tally(instance: Instance, profile: Profile, rule: str, *, satisfaction: str 
     )
 
 
-def _mes(el: Electorate, instance: Instance, profile: Profile, how: str, tie_break, seed,
+def _mes(el, instance: Instance, profile: Profile, how: str, tie_break, seed,
          options: dict) -> tuple[list[int], dict]:
-    if how not in completion.COMPLETIONS:
-        raise ValueError(f"unknown completion {how!r}; choose from {completion.COMPLETIONS}")
+    if how not in COMPLETIONS:
+        raise ValueError(f"unknown completion {how!r}; choose from {COMPLETIONS}")
+    from pb.tally import completion
+    from pb.tally.rules.mes import mes_outcomes
+    from pb.tally.satisfaction import prepare
+
     options["completion"] = how
     if how == "none":
         run = completion.plain(el)
@@ -131,6 +148,8 @@ def _mes(el: Electorate, instance: Instance, profile: Profile, how: str, tie_bre
     winners = list(run.winners)
     outcomes = mes_outcomes(el, run)
     if how.endswith("_greedy") and not completion.is_exhaustive(el, winners):
+        from pb.tally.rules.greedy import greedy
+
         by_cost = el if el.satisfaction == "cost" else prepare(instance, profile, "cost", tie_break, seed)
         added, greedy_outcomes = greedy(by_cost, initial=winners, phase="completion")
         winners += added

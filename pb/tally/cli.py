@@ -25,36 +25,58 @@ strings (an exact decimal such as ``"776314.03"`` when there is one, else
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import Any, Mapping, Sequence, TextIO
 
+from pb.tally import COMPLETIONS, RULES, SATISFACTIONS, TIE_BREAKERS
+from pb.tally.model import Record
 from pb.tally.pabulib import PbFormatError, format_number, read_pb
 
-RULE_NAMES = ("greedy", "mes", "phragmen", "max_welfare")
-SATISFACTION_NAMES = ("cost", "cardinality", "points")
-# the same as pb.tally.completion.COMPLETIONS, kept here so that parsing the command
-# line imports no engine module (a test checks the two agree)
-COMPLETION_NAMES = ("none", "add1", "add1_greedy", "add1_last_feasible", "add1_last_feasible_greedy",
-                    "budget_increase")
-TIE_BREAK_NAMES = ("lexico", "min_cost", "max_cost", "max_votes", "lottery")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from argparse import ArgumentParser
+    from typing import Any, TextIO
+
+RULE_NAMES = tuple(RULES)
+SATISFACTION_NAMES = SATISFACTIONS
+COMPLETION_NAMES = COMPLETIONS
+TIE_BREAK_NAMES = tuple(TIE_BREAKERS)
 PROGRESS_AFTER_S = 2.0  # a run shorter than this prints no progress
 _FLOAT_MAX = 10**300  # human(): larger numbers are not converted to float
 
+# The options of ``pb tally``: name -> (destination, takes a value). build_parser adds them
+# to argparse with their help; quick_parse reads the plain command lines with this table.
+OPTIONS = {
+    "--rule": ("rule", True),
+    "--compare": ("compare", True),
+    "--satisfaction": ("satisfaction", True),
+    "--completion": ("completion", True),
+    "--tie-break": ("tie_break", True),
+    "--seed": ("seed", True),
+    "--stop-at-first-misfit": ("stop_at_first_misfit", False),
+    "--threshold": ("threshold", True),
+    "--json": ("json", False),
+    "--no-progress": ("no_progress", False),
+}
+CHOICES = {"satisfaction": SATISFACTION_NAMES, "completion": COMPLETION_NAMES}
+DEFAULTS = {"file": None, "rule": None, "compare": None, "satisfaction": None, "completion": None,
+            "tie_break": "lexico", "seed": None, "stop_at_first_misfit": False, "threshold": None,
+            "json": False, "no_progress": False}
 
-@dataclass(frozen=True)
-class RuleSpec:
+
+class RuleSpec(Record):
     """One rule with its options, as written on the command line."""
 
-    rule: str
-    satisfaction: str = "cost"
-    completion: str = "none"
+    __slots__ = ("rule", "satisfaction", "completion")
+
+    def __init__(self, rule: str, satisfaction: str = "cost", completion: str = "none"):
+        object.__setattr__(self, "rule", rule)
+        object.__setattr__(self, "satisfaction", satisfaction)
+        object.__setattr__(self, "completion", completion)
 
     @property
     def label(self) -> str:
@@ -66,12 +88,15 @@ class RuleSpec:
         return ":".join(parts)
 
 
-@dataclass
 class Run:
-    spec: RuleSpec
-    result: Any  # TallyResult
-    seconds: float
-    options: Mapping[str, object] = field(default_factory=dict)
+    """One rule run: its spec, its ``TallyResult`` and how long it took."""
+
+    __slots__ = ("spec", "result", "seconds")
+
+    def __init__(self, spec: RuleSpec, result: Any, seconds: float):
+        self.spec = spec
+        self.result = result
+        self.seconds = seconds
 
 
 def parse_rule_spec(text: str, satisfaction: str | None = None, completion: str | None = None) -> RuleSpec:
@@ -99,7 +124,9 @@ def parse_rule_spec(text: str, satisfaction: str | None = None, completion: str 
     return RuleSpec(rule, sat, comp)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="pb tally",
         description="Run a participatory-budgeting voting rule on a Pabulib .pb file and explain "
@@ -122,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="MES completion (default none; with --compare, for the mes specs)")
     parser.add_argument(
         "--tie-break",
-        default="lexico",
+        default=DEFAULTS["tie_break"],
         metavar="CHAIN",
         help=f"comma-separated tie-breakers, applied in order: {', '.join(TIE_BREAK_NAMES)} (default lexico)",
     )
@@ -136,9 +163,68 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class QuickArgs:
+    """The parsed command line (the attributes of argparse's namespace)."""
+
+    def __init__(self, values: Mapping[str, object]):
+        self.__dict__.update(values)
+
+
+def quick_parse(argv: Sequence[str]) -> QuickArgs | None:
+    """Read a plain, valid command line (one file, each option spelled out once, values that
+    do not start with ``-``) as argparse would, without importing it: argparse, with the
+    ``shutil`` and ``gettext`` it loads, costs about as much as a small tally. Anything
+    else (help, abbreviations, mistakes) returns None and goes to argparse, whose messages
+    stay the reference (a test checks that both read the same command lines alike)."""
+    values = dict(DEFAULTS)
+    seen = set()
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if not arg.startswith("-"):
+            if values["file"] is not None:
+                return None
+            values["file"] = arg
+            continue
+        name, equals, value = arg.partition("=")
+        option = OPTIONS.get(name)
+        if option is None or name in seen:
+            return None
+        seen.add(name)
+        dest, takes_value = option
+        if not takes_value:
+            if equals:
+                return None
+            values[dest] = True
+            continue
+        if not equals:
+            if i == len(argv):
+                return None
+            value = argv[i]
+            i += 1
+        if value.startswith("-") or (dest in CHOICES and value not in CHOICES[dest]):
+            return None
+        values[dest] = value
+    if values["file"] is None or (values["rule"] is None) == (values["compare"] is None):
+        return None
+    return QuickArgs(values)
+
+
+class _ParserErrors:
+    """argparse's ``parser.error`` (message and exit status 2), built only when needed."""
+
+    def error(self, message: str) -> None:
+        build_parser().error(message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = quick_parse(argv)
+    parser = _ParserErrors()
+    if args is None:
+        parser = build_parser()
+        args = parser.parse_args(argv)
     stdout, stderr = sys.stdout, sys.stderr
 
     tie_break = tuple(part.strip() for part in args.tie_break.split(",") if part.strip())
@@ -251,12 +337,14 @@ class _Step:
     def __init__(self, progress: _Progress, what: str):
         self.progress = progress
         self.what = what
-        self.done = threading.Event()
-        self.thread: threading.Thread | None = None
+        self.thread = None
         self.shown = False
 
     def __enter__(self) -> "_Step":
         if self.progress.enabled:
+            import threading  # only with the indicator (--no-progress runs without a thread)
+
+            self.done = threading.Event()
             self.start = time.perf_counter()
             self.thread = threading.Thread(target=self._tick, daemon=True)
             self.thread.start()

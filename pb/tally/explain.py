@@ -9,7 +9,7 @@ MES's effective vote count, ...). Figures are exact numbers.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Mapping
+from collections.abc import Mapping
 
 from pb.tally.model import ProjectOutcome
 from pb.tally.numbers import to_public

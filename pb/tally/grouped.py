@@ -17,27 +17,30 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import islice, repeat
 
-from pb.tally.model import Ballot, BallotGroup
+from pb.tally.model import Ballot, BallotGroup, Record
 
 MAX_PROJECTS = 255  # positions are stored as bytes 1..255 (0 pads)
 
 
-@dataclass(frozen=True, slots=True)
-class BallotArrays:
+class BallotArrays(Record):
     """Distinct ballots in canonical order (by their sorted ids, as ``build_profile``).
 
     ``ids`` are the project ids sorted; ``item_position`` lists, group after group,
     the position in ``ids`` of each listed project (increasing inside a group);
     ``group_length`` and ``group_count`` give each group's size and its voters.
+    ``item_position`` and ``group_length`` are numpy arrays (numpy is imported only by
+    ``numeric_approval_groups``).
     """
 
-    ids: tuple[str, ...]
-    item_position: np.ndarray  # numpy is imported only by numeric_approval_groups
-    group_length: np.ndarray
-    group_count: list[int]
+    __slots__ = ("ids", "item_position", "group_length", "group_count")
+
+    def __init__(self, ids: tuple[str, ...], item_position, group_length, group_count: list[int]):
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "item_position", item_position)
+        object.__setattr__(self, "group_length", group_length)
+        object.__setattr__(self, "group_count", group_count)
 
 
 class LazyGroups(Sequence):
@@ -193,7 +196,7 @@ _SLOTS_OK = all(
 
 
 def make_ballots(items_list: list, points_list: list | None = None) -> list:
-    """Ballot objects in bulk. Ballot is a frozen slots dataclass whose generated
+    """Ballot objects in bulk. Ballot is an immutable slotted record whose
     ``__init__`` costs ~1 µs; filling the slots through their descriptors is ~3x
     faster on tens of thousands of groups (same objects, same equality and hash)."""
     if points_list is None:

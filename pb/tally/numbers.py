@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import sys
 from fractions import Fraction
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 # Electorates with at most this many distinct ballots take the small path: plain Python
 # lists and ``Fraction`` (no numpy, no gmpy2, whose imports alone cost several times a

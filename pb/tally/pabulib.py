@@ -39,15 +39,14 @@ import os
 import re
 from bisect import bisect_right
 from collections import Counter
-from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import accumulate, chain, compress, count, islice, repeat
 from operator import eq, itemgetter
-from typing import Iterable, Mapping, Sequence, Union
+from collections.abc import Iterable, Mapping, Sequence
 
 from pb.tally.grouped import LazyGroups, make_ballots, make_groups, numeric_approval_groups
 from pb.tally import numbers
-from pb.tally.model import Ballot, Instance, Number, Profile, Project
+from pb.tally.model import Ballot, Instance, Number, Profile, Project, Record
 
 __all__ = [
     "PbElection",
@@ -91,31 +90,37 @@ class PbFormatError(ValueError):
         self.source = source
 
 
-@dataclass(frozen=True, slots=True)
-class Voter:
+class Voter(Record):
     """One VOTES row: the voter id, the ballot and the other columns (``none`` dropped)."""
 
-    voter_id: str
-    ballot: Ballot
-    extra: Mapping[str, str] = field(default_factory=dict)
+    __slots__ = ("voter_id", "ballot", "extra")
+
+    def __init__(self, voter_id: str, ballot: Ballot, extra: Mapping[str, str] | None = None):
+        object.__setattr__(self, "voter_id", voter_id)
+        object.__setattr__(self, "ballot", ballot)
+        object.__setattr__(self, "extra", {} if extra is None else extra)
 
 
-@dataclass(frozen=True, slots=True)
-class PbElection:
+class PbElection(Record):
     """A parsed ``.pb`` file.
 
     ``meta`` is the META section (same mapping as ``instance.meta``); ``voters``
     lists every VOTES row in file order when read with ``voters=True`` (else None).
+    ``warnings``: things that look wrong without making the file unreadable (e.g. fewer
+    votes than META num_votes: a truncated file); ``pb tally`` prints them.
     """
 
-    instance: Instance
-    profile: Profile
-    meta: Mapping[str, str]
-    voters: tuple[Voter, ...] | None = None
-    vote_columns: tuple[str, ...] = ()
-    # things that look wrong without making the file unreadable (e.g. fewer votes than
-    # META num_votes: a truncated file); ``pb tally`` prints them
-    warnings: tuple[str, ...] = ()
+    __slots__ = ("instance", "profile", "meta", "voters", "vote_columns", "warnings")
+
+    def __init__(self, instance: Instance, profile: Profile, meta: Mapping[str, str],
+                 voters: tuple[Voter, ...] | None = None, vote_columns: tuple[str, ...] = (),
+                 warnings: tuple[str, ...] = ()):
+        object.__setattr__(self, "instance", instance)
+        object.__setattr__(self, "profile", profile)
+        object.__setattr__(self, "meta", meta)
+        object.__setattr__(self, "voters", voters)
+        object.__setattr__(self, "vote_columns", vote_columns)
+        object.__setattr__(self, "warnings", warnings)
 
     @property
     def vote_type(self) -> str:
@@ -184,7 +189,7 @@ def _is_none(value: str) -> bool:
     return len(value) == 4 and value.lower() == "none"
 
 
-def _read_text(path_or_text: Union[str, os.PathLike, bytes]) -> tuple[str, str | None]:
+def _read_text(path_or_text: str | os.PathLike | bytes) -> tuple[str, str | None]:
     """The file's text and a name for messages. A str containing a line break is text."""
     if isinstance(path_or_text, bytes):
         return _decode(path_or_text, None), None
@@ -258,7 +263,7 @@ def _refuse_lookalike_title(row: Sequence[str], index: int, fail) -> None:
 
 
 def read_pb(
-    path_or_text: Union[str, os.PathLike, bytes],
+    path_or_text: str | os.PathLike | bytes,
     *,
     voters: bool = True,
 ) -> PbElection:
@@ -455,7 +460,7 @@ def _count_warnings(meta: Mapping[str, str], counts: Counter, projects: Mapping)
     return tuple(warnings)
 
 
-def load(path: Union[str, os.PathLike]) -> tuple[Instance, Profile]:
+def load(path: str | os.PathLike) -> tuple[Instance, Profile]:
     """Read a ``.pb`` file into ``(instance, profile)`` (without the per-voter list)."""
     election = read_pb(path, voters=False)
     return election.instance, election.profile

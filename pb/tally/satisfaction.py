@@ -15,10 +15,9 @@ ballot kind (the approval projection of ranks and points).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from itertools import chain, compress, islice, repeat
 from operator import attrgetter, itemgetter, lt
-from typing import Sequence
 
 from pb.tally import numbers
 from pb.tally.grouped import LazyGroups
@@ -29,7 +28,6 @@ from pb.tally.tiebreak import priority_order
 SATISFACTIONS = ("cost", "cardinality", "points")
 
 
-@dataclass(slots=True)
 class Electorate:
     """Projects (indexed by tie rank) and ballot groups, ready for the rules.
 
@@ -42,20 +40,28 @@ class Electorate:
     one keeps numpy arrays and computes with ``mpq``.
     """
 
-    ids: list[str]
-    cost: list[Number]
-    votes: list[int]  # voters listing the project
-    budget: Number
-    num_voters: int
-    group_count: list[int]
-    unit_sat: list[Number] | None  # the one satisfaction value per project (cost, cardinality)
-    total_sat: list[Number]  # sum over voters of sat_i(p)
-    satisfaction: str
-    item_project: np.ndarray  # per listed item, groups concatenated: the project index
-    group_length: np.ndarray  # per group: the number of listed items
-    listed_points: list[tuple[Number, ...] | None]  # per group: their points (None: no points)
-    small: bool = False  # plain lists and Fraction (see above)
-    cache: dict = field(default_factory=dict)  # per-rule tables built on first use
+    __slots__ = ("ids", "cost", "votes", "budget", "num_voters", "group_count", "unit_sat", "total_sat",
+                 "satisfaction", "item_project", "group_length", "listed_points", "small", "cache")
+
+    def __init__(self, *, ids: list[str], cost: list[Number], votes: list[int], budget: Number, num_voters: int,
+                 group_count: list[int], unit_sat: list[Number] | None, total_sat: list[Number],
+                 satisfaction: str, item_project, group_length, listed_points: list[tuple[Number, ...] | None],
+                 small: bool = False):
+        self.ids = ids
+        self.cost = cost
+        self.votes = votes  # voters listing the project
+        self.budget = budget
+        self.num_voters = num_voters
+        self.group_count = group_count
+        self.unit_sat = unit_sat  # the one satisfaction value per project (cost, cardinality)
+        self.total_sat = total_sat  # sum over voters of sat_i(p)
+        self.satisfaction = satisfaction
+        # per listed item, groups concatenated: the project index (a numpy array, or a list if small)
+        self.item_project = item_project
+        self.group_length = group_length  # per group: the number of listed items
+        self.listed_points = listed_points  # per group: their points (None: no points)
+        self.small = small  # plain lists and Fraction (see above)
+        self.cache: dict = {}  # per-rule tables built on first use
 
     def _groups(self) -> tuple:
         built = self.cache.get("groups")

@@ -9,7 +9,7 @@ chain, so the order is total and reproducible.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from pb.tally.model import Number
 

@@ -14,7 +14,7 @@ not fit (Pabulib ``greedy-no-skip``) and a minimum-score threshold
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Iterable
+from collections.abc import Iterable
 
 from pb.tally import explain
 from pb.tally.model import Number, ProjectOutcome

@@ -25,11 +25,11 @@ exact run stays the reference and produces every published result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 
 from pb.tally.numbers import float_safe, to_q
+from pb.tally.records import dataclass, field  # not the dataclasses module: see pb.tally.records
 from pb.tally.satisfaction import Electorate
 
 
