@@ -16,6 +16,12 @@ pabutools (default 1: 20 s to 11 min each). Both sides' winners are compared.
 The load average before and after is printed: the machine is shared, so compare the
 ratios of one run, and prefer CPU time when the load is high.
 
+Our package's bytecode is compiled first (``compileall``), as an installed package's is:
+pip compiles a wheel's modules at install time, and so it did pabutools' here, but this
+editable checkout runs under ``PYTHONDONTWRITEBYTECODE=1`` on the bench machines, where
+every ``pb tally`` process would otherwise recompile our modules from source (about
+0.03 s of CPU, more than a small tally).
+
 For a small file the target is ``pb tally`` within 1.5x of ``python -c pass`` plus
 parsing (``load()`` in-process, median of ``--repeat``).
 
@@ -31,6 +37,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -131,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pabutools_from:
         earlier = {(r["file"], r["rule"]): r["pabutools"] for r in json.loads(args.pabutools_from.read_text())["rows"]
                    if r.get("pabutools")}
+    compileall.compile_dir(REPO / "pb", quiet=1)  # as installed: see the module docstring
     report: dict = {"load_before": load_average(), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                     "rows": []}
     print(f"load average before: {report['load_before']}", flush=True)

@@ -25,7 +25,6 @@ strings (an exact decimal such as ``"776314.03"`` when there is one, else
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -296,10 +295,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.json:
-            # indented for a reader on a terminal; compact (C encoder, several times faster) into a pipe
+            import json  # here: the text output needs no JSON module
+
+            # indented for a reader on a terminal; compact into a pipe, by json.dumps: only it
+            # uses the C encoder (json.dump writes chunk by chunk in Python, several times slower)
             indent = 2 if getattr(stdout, "isatty", lambda: False)() else None
-            json.dump(_json_document(args.file, election, runs, parse_seconds), stdout, indent=indent,
-                      ensure_ascii=False)
+            stdout.write(json.dumps(_json_document(args.file, election, runs, parse_seconds), indent=indent,
+                                    ensure_ascii=False))
             stdout.write("\n")
         elif len(runs) == 1:
             _print_single(stdout, args.file, election, runs[0], tie_break)
@@ -386,16 +388,21 @@ class _Step:
 
 def to_json(value: object) -> object:
     """Exact JSON form: ints stay numbers, Fractions become exact strings, tuples lists."""
-    if value is None or isinstance(value, (bool, str)):
+    # the common types first, by exact type (a large MES explanation has tens of thousands
+    # of values; the ABC check for Mapping is the slow one)
+    kind = type(value)
+    if kind is int or kind is str or kind is bool or value is None:
         return value
-    if isinstance(value, int):
+    if kind is Fraction:
+        return format_number(value)
+    if kind is dict or isinstance(value, Mapping):
+        return {str(key): to_json(item) for key, item in value.items()}
+    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
+    if isinstance(value, (bool, str, int)):
         return value
     if isinstance(value, Fraction):
         return format_number(value)
-    if isinstance(value, Mapping):
-        return {str(key): to_json(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json(item) for item in value]
     if hasattr(value, "numerator") and hasattr(value, "denominator"):  # e.g. gmpy2 mpq
         return to_json(Fraction(int(value.numerator), int(value.denominator)))
     raise TypeError(f"cannot write {type(value).__name__} as exact JSON")

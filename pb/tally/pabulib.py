@@ -32,12 +32,10 @@ instance, profile and voters.
 
 from __future__ import annotations
 
-import csv
 import gc
 import io
 import os
 import re
-from bisect import bisect_right
 from collections import Counter
 from fractions import Fraction
 from itertools import accumulate, chain, compress, count, islice, repeat
@@ -159,25 +157,24 @@ def format_number(value: Number) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, Fraction):
-        if value.denominator == 1:
-            return str(value.numerator)
-        den = value.denominator
-        twos = fives = 0
-        while den % 2 == 0:
-            den //= 2
-            twos += 1
-        while den % 5 == 0:
-            den //= 5
+        num, den = value.numerator, value.denominator
+        if den == 1:
+            return str(num)
+        # an exact decimal iff den = 2**twos * 5**fives; the explanations of a large
+        # MES run hold thousands of fractions with 100-digit denominators, so the twos
+        # are counted in one step (the lowest set bit) and most others fail at once
+        twos = (den & -den).bit_length() - 1
+        rest = den >> twos
+        fives = 0
+        while rest % 5 == 0:
+            rest //= 5
             fives += 1
-        if den != 1:
-            return f"{value.numerator}/{value.denominator}"
+        if rest != 1:
+            return f"{num}/{den}"
         digits = max(twos, fives)
-        scaled = value * 10**digits
-        assert scaled.denominator == 1
-        n = scaled.numerator
+        n = num * 10**digits // den  # exact: den divides 10**digits
         sign = "-" if n < 0 else ""
-        n = abs(n)
-        whole, frac = divmod(n, 10**digits)
+        whole, frac = divmod(abs(n), 10**digits)
         return f"{sign}{whole}.{frac:0{digits}d}"
     raise TypeError(f"not an exact number: {value!r}")
 
@@ -208,8 +205,10 @@ def _read_text(path_or_text: str | os.PathLike | bytes) -> tuple[str, str | None
 
 def _decode(data: bytes, source: str | None) -> str:
     """UTF-8 text (a BOM dropped); bytes that are not UTF-8 are reported by line and column."""
+    if data.startswith(b"\xef\xbb\xbf"):  # by hand: the "utf-8-sig" codec is one more module to import
+        data = data[3:]
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line_start = data.rfind(b"\n", 0, error.start) + 1
         line = data.count(b"\n", 0, error.start) + 1
@@ -224,6 +223,8 @@ def _line_of(text: str, index: int) -> int | None:
 
     Only called to word an error message, so a second pass over the text is fine.
     """
+    import csv
+
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
     for position, _row in enumerate(reader):
         if position == index:
@@ -243,7 +244,7 @@ def _section_of(row: Sequence[str]) -> str | None:
     return None
 
 
-_LOOKS_LIKE_TITLE = re.compile(r"^[A-Z][A-Z_ ]{2,}$")
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _TITLE_GUESSES = {"PROJECT": "PROJECTS", "VOTE": "VOTES", "BALLOTS": "VOTES", "BALLOT": "VOTES",
                   "METADATA": "META", "METAS": "META"}
 
@@ -254,7 +255,7 @@ def _refuse_lookalike_title(row: Sequence[str], index: int, fail) -> None:
     if len(row) < 1 or any(cell.strip() for cell in row[1:]):
         return
     word = row[0].strip()
-    if not _LOOKS_LIKE_TITLE.match(word):
+    if len(word) < 3 or word[0] not in _UPPER or word.strip(_UPPER + "_ "):  # not [A-Z][A-Z_ ]{2,}
         return
     guess = _TITLE_GUESSES.get(word.upper())
     hint = f" (did you mean {guess}?)" if guess else ""
@@ -294,12 +295,19 @@ def read_pb(
 
 def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
     """The reader proper. ``fast`` = (head text, VOTES lines) from :func:`_split_plain_votes`:
-    META and PROJECTS are read with ``csv`` from the head, the VOTES lines by splitting."""
+    META and PROJECTS are then read by splitting too: without quotes, NUL or carriage
+    returns (see there) a ``csv`` row is exactly a line split at ``;`` (a blank line: no
+    cell), and ``csv`` is imported only by the careful path."""
     if fast is not None:
         head, vote_lines = fast
-        all_rows = list(csv.reader(io.StringIO(head, newline=""), delimiter=";"))
+        lines = head.split("\n")
+        if lines[-1] == "":  # the head ends where the VOTES title line starts
+            lines.pop()
+        all_rows = [line.split(";") if line else [] for line in lines]
         all_rows.append(["VOTES"])
     else:
+        import csv
+
         vote_lines = None
         # csv does the tokenising in C; the rows are then walked by index
         all_rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
@@ -656,6 +664,8 @@ def _group_plain_sets(counts: Counter, projects) -> tuple | None:
     flat = list(chain.from_iterable(chain.from_iterable(zip(ordered, repeat(_SEPARATOR)))))
     twice = list(compress(count(), map(eq, flat, islice(flat, 1, None))))  # flat positions of repeats
     if twice:  # an id listed twice counts once: fix just those ballots
+        from bisect import bisect_right
+
         ends = list(accumulate(map((1).__add__, map(len, ordered))))  # each ballot and its separator
         for index in sorted({bisect_right(ends, position) for position in twice}):
             ordered[index] = tuple(sorted(set(ordered[index])))
@@ -817,6 +827,8 @@ def write_pb(election: PbElection) -> str:
     """
     instance, profile = election.instance, election.profile
     out = io.StringIO()
+    import csv
+
     writer = csv.writer(out, delimiter=";", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
 
     def line(cells: Iterable[str]) -> None:

@@ -187,3 +187,43 @@ def test_python_dash_m_entry_point():
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["results"][0]["rule"] == "greedy"
+
+
+QUICK_LINES = [
+    ["f.pb", "--rule", "greedy"],
+    ["f.pb", "--rule=mes:add1_greedy", "--json", "--no-progress"],
+    ["--rule", "phragmen", "f.pb", "--tie-break", "min_cost,lexico"],
+    ["f.pb", "--compare", "greedy,mes", "--satisfaction", "cardinality", "--completion", "add1"],
+    ["f.pb", "--rule", "greedy", "--threshold", "3.5", "--stop-at-first-misfit", "--seed", "abc"],
+    ["f.pb", "--rule", "mes", "--seed", ""],
+    ["f.pb", "--rule", "mes", "--satisfaction=points", "--tie-break=lottery", "--seed=s"],
+]
+ARGPARSE_LINES = [  # quick_parse leaves these to argparse (an error, help, or an unusual spelling)
+    [], ["f.pb"], ["f.pb", "g.pb", "--rule", "greedy"], ["f.pb", "--rule", "greedy", "--compare", "mes"],
+    ["f.pb", "--rule"], ["f.pb", "--rul", "greedy"], ["f.pb", "--rule", "greedy", "--rule", "mes"],
+    ["f.pb", "--rule", "greedy", "--json=yes"], ["f.pb", "--rule", "greedy", "--satisfaction", "joy"],
+    ["f.pb", "--rule", "greedy", "--threshold", "-1"], ["-", "--rule", "greedy"], ["f.pb", "--rule", "greedy", "--"],
+    ["f.pb", "--rule", "greedy", "-h"], ["f.pb", "--rule", "greedy", "--completion", "add2"],
+]
+
+
+def test_quick_parse_reads_plain_command_lines_as_argparse_does():
+    """Invariant: whatever quick_parse accepts, argparse reads to the same values; what it
+    does not accept goes to argparse (which then parses it or reports the error)."""
+    from pb.tally.cli import build_parser, quick_parse
+
+    parser = build_parser()
+    for argv in QUICK_LINES:
+        quick = quick_parse(argv)
+        assert quick is not None, argv
+        assert vars(quick) == vars(parser.parse_args(argv)), argv
+    for argv in ARGPARSE_LINES:
+        assert quick_parse(argv) is None, argv
+
+
+def test_errors_found_after_quick_parse_are_reported_as_argparse_reports_them(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main([str(SMALL), "--rule", "greedy", "--tie-break", "nope", "--no-progress"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: pb tally") and "--tie-break: unknown tie-breaker(s) ['nope']" in err

@@ -4,7 +4,7 @@ bench/tally_processes.py; these tests only pin what gets imported)."""
 
 from __future__ import annotations
 
-import json
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -14,14 +14,14 @@ FILE = Path(__file__).parent / "data" / "add1" / "Netherlands_Assen_2024.pb"
 HEAVY = ("click", "piccolo", "litestar", "msgspec", "jinja2", "structlog", "stripe", "uvicorn",
          "pb.cli", "pb.settings", "hashlib")
 RUN = """
-import json, sys
+import sys
 sys.argv = ["pb", *sys.argv[1:]]
 from pb.console import main
 try:
     main()
 except SystemExit as exit:
     code = exit.code
-print(json.dumps({"code": code, "heavy": [m for m in %s if m in sys.modules]}), file=sys.stderr)
+print(repr({"code": code, "heavy": [m for m in %r if m in sys.modules]}), file=sys.stderr)
 """
 
 
@@ -29,7 +29,7 @@ def run_console(*argv: str, modules: tuple[str, ...] = HEAVY) -> tuple[dict, str
     """Run the console script; report its exit code and which of ``modules`` it imported."""
     done = subprocess.run([sys.executable, "-c", RUN % (modules,), *argv], capture_output=True, text=True,
                           timeout=120)
-    return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
+    return ast.literal_eval(done.stderr.strip().splitlines()[-1]), done.stdout
 
 
 def test_pb_tally_imports_nothing_of_the_web_app():
@@ -43,3 +43,22 @@ def test_other_commands_still_reach_the_app_command_line():
     report, out = run_console("--help")
     assert report["code"] == 0 and "pb.cli" in report["heavy"] and "click" in report["heavy"]
     assert "tally" in out and "serve" in out
+
+
+SMALL = Path(__file__).parent / "data" / "pabulib" / "Poland_Warszawa_2019_Kamionek.pb"
+# what a small tally does without: the start-up work measured in bench/README.md
+# ("tally_processes.py"): dataclasses and typing (the model and records are plain
+# classes), argparse (plain command lines are read by quick_parse), json (text output),
+# threading (--no-progress), csv (the reader splits plain files), numpy and gmpy2 (the
+# small-electorate path), and the rules not asked for
+LEAN = ("dataclasses", "inspect", "typing", "argparse", "json", "threading", "csv", "numpy", "gmpy2",
+        "pb.tally.rules.maxwelfare")
+
+
+def test_a_small_tally_imports_only_what_it_needs():
+    for rule, not_needed in (("greedy", ("pb.tally.rules.mes", "pb.tally.rules.phragmen", "pb.tally.completion")),
+                             ("mes", ("pb.tally.rules.greedy", "pb.tally.rules.phragmen")),
+                             ("phragmen", ("pb.tally.rules.greedy", "pb.tally.rules.mes", "pb.tally.completion"))):
+        report, out = run_console("tally", str(SMALL), "--rule", rule, "--no-progress", modules=LEAN + not_needed)
+        assert report == {"code": 0, "heavy": []}, rule
+        assert "winners" in out
