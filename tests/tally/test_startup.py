@@ -5,6 +5,7 @@ bench/tally_processes.py; these tests only pin what gets imported)."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,12 @@ FILE = Path(__file__).parent / "data" / "add1" / "Netherlands_Assen_2024.pb"
 HEAVY = ("click", "piccolo", "litestar", "msgspec", "jinja2", "structlog", "stripe", "uvicorn",
          "pb.cli", "pb.settings", "hashlib")
 RUN = """
-import sys
+import os, sys
 sys.argv = ["pb", *sys.argv[1:]]
 from pb.console import main
+def exit_here(code):  # pb tally ends by os._exit: report the modules first
+    raise SystemExit(code)
+os._exit = exit_here
 try:
     main()
 except SystemExit as exit:
@@ -62,3 +66,15 @@ def test_a_small_tally_imports_only_what_it_needs():
         report, out = run_console("tally", str(SMALL), "--rule", rule, "--no-progress", modules=LEAN + not_needed)
         assert report == {"code": 0, "heavy": []}, rule
         assert "winners" in out
+
+
+def test_the_console_script_flushes_its_output_and_exit_status():
+    """``pb tally`` ends by ``os._exit`` (no interpreter teardown): the whole output still
+    arrives and the exit status is the tally's."""
+    console = [sys.executable, "-c", "from pb.console import main; main()", "tally"]
+    done = subprocess.run([*console, str(FILE), "--rule", "mes", "--json", "--no-progress"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and json.loads(done.stdout)["results"][0]["winners"]
+    done = subprocess.run([*console, str(FILE) + ".missing", "--rule", "mes", "--no-progress"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "cannot read" in done.stderr
