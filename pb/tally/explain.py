@@ -42,14 +42,23 @@ def public_figures(figures: Mapping[str, object]) -> dict[str, object]:
 
 
 def _public(value: object) -> object:
-    if isinstance(value, (bool, str, int, Fraction)) or value is None:
+    # by exact type first: a large MES run explains its projects with tens of thousands
+    # of figures (every payment class of every project), most of them mpq
+    kind = type(value)
+    if kind is int or kind is Fraction or kind is str or kind is bool or value is None:
         return value
+    if kind is dict:
+        return {k: _public(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return tuple([_public(v) for v in value])
+    if isinstance(value, (bool, str, int, Fraction)):
+        return value
+    if hasattr(value, "numerator") and hasattr(value, "denominator"):  # e.g. gmpy2 mpq
+        return to_public(value)
     if isinstance(value, (list, tuple)):
         return tuple(_public(v) for v in value)
     if isinstance(value, dict):
         return {k: _public(v) for k, v in value.items()}
-    if hasattr(value, "numerator") and hasattr(value, "denominator"):
-        return to_public(value)
     return value
 
 
