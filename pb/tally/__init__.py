@@ -37,7 +37,7 @@ COMPLETIONS = ("none", "add1", "add1_greedy", "add1_last_feasible", "add1_last_f
                "budget_increase")
 
 __all__ = [
-    "Ballot", "BallotError", "BallotGroup", "BallotKind", "Instance", "Number", "Profile", "Project",
+    "Ballot", "BallotError", "BallotGroup", "BallotKind", "COMPLETIONS", "Instance", "Number", "Profile", "Project",
     "ProjectOutcome", "RULES", "TallyResult", "BALLOT_KINDS", "CONSTRAINTS", "LIMIT_KEYS", "TIE_BREAKERS",
     "build_profile", "canonical_ballot", "profile_from_groups", "tally", "validate_ballot",
 ]

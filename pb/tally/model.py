@@ -35,7 +35,11 @@ class Record:
     _fields: attrgetter  # set for each subclass: the tuple of its field values
 
     def __init_subclass__(cls) -> None:
-        cls._fields = attrgetter(*cls.__slots__)
+        if len(cls.__slots__) == 1:  # attrgetter of one name gives the value, not a 1-tuple
+            one = attrgetter(cls.__slots__[0])
+            cls._fields = staticmethod(lambda record: (one(record),))
+        else:
+            cls._fields = attrgetter(*cls.__slots__)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:

@@ -10,7 +10,9 @@ from fractions import Fraction
 
 import pytest
 
-from pb.tally.model import Ballot, BallotGroup, Instance, Profile, Project, ProjectOutcome, TallyResult
+from pb.tally.model import (
+    Ballot, BallotGroup, Instance, Profile, Project, ProjectOutcome, Record, TallyResult,
+)
 from pb.tally.records import dataclass, field
 
 
@@ -72,3 +74,15 @@ def test_records_dataclass_refuses_a_field_without_default_after_one_with():
         class Bad:
             first: int = 0
             second: int
+
+
+class Single(Record):
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        object.__setattr__(self, "value", value)
+
+
+def test_a_record_of_one_field_still_compares_and_prints_by_it():
+    assert Single(1) == Single(1) != Single(2) and hash(Single(1)) == hash(Single(1))
+    assert repr(Single("x")) == "Single(value='x')" and pickle.loads(pickle.dumps(Single(3))) == Single(3)
