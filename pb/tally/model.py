@@ -18,6 +18,7 @@ assignment after construction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fractions import Fraction
 from operator import attrgetter
 
