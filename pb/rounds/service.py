@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Sequence
 
 from pb.accounts import repo as accounts_repo
@@ -258,7 +259,13 @@ async def ensure_voting_window_open(organisation_id: int, round_id: int) -> None
     found = await repo.get_round(organisation_id, round_id)
     if found is None:
         raise NotFound("No such round in this organisation.")
-    problem = domain.voting_window_problem(found.voting_start, found.voting_end, utcnow())
+    check_voting_window(found.voting_start, found.voting_end)
+
+
+def check_voting_window(voting_start: datetime | None, voting_end: datetime | None) -> None:
+    """Refuse (409) a ballot cast before ``voting_start`` or from ``voting_end`` on, when they are set
+    (for a caller that has read the dates already, e.g. the cast with its one statement)."""
+    problem = domain.voting_window_problem(voting_start, voting_end, utcnow())
     if problem:
         raise Conflict(problem, code="outside_voting_window")
 

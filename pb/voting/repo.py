@@ -10,7 +10,7 @@ import secrets
 
 import msgspec
 
-from pb.db import current_engine, is_postgres
+from pb.db import current_engine, is_postgres, write_transaction
 from pb.rounds.tables import Round
 from pb.voting.tables import Ballot, CensusEntry, Participation, ReplacedReceipt, SealedBallot
 
@@ -113,6 +113,87 @@ async def round_phase(organisation_id: int, round_id: int, *, lock: bool = False
         (Round.id == round_id) & (Round.organisation == organisation_id)
     ).first()
     return row["phase"] if row else None
+
+
+class VoterInRound(msgspec.Struct):
+    """What a cast checks before it writes, read in one statement (``voter_in_round``)."""
+
+    phase: str
+    voting_start: datetime | None
+    voting_end: datetime | None
+    config_hash: str | None  # the frozen configuration's hash (None before voting opens)
+    census_entry_id: int | None  # the caller's census entry in the round's organisation
+    district: str | None
+
+
+async def voter_in_round(organisation_id: int, round_id: int, user_id: int) -> VoterInRound | None:
+    """The round's phase, voting window and frozen-config hash, and the user's census entry.
+
+    One statement instead of four on the hottest path (the configuration itself comes from the
+    per-process cache, by hash). None: no such round in this organisation.
+    """
+    rows = await Round.raw(
+        "SELECT r.phase, r.voting_start, r.voting_end, r.frozen_config_hash AS config_hash, "
+        "c.id AS census_entry_id, c.district FROM round r "
+        "LEFT JOIN census_entry c ON c.organisation_id = r.organisation AND c.\"user\" = {} "
+        "WHERE r.id = {} AND r.organisation = {}",
+        user_id, round_id, organisation_id,
+    )
+    return msgspec.convert(rows[0], VoterInRound) if rows else None
+
+
+class SealedCast(msgspec.Struct):
+    """One ballot ready to be written: who voted (nullifier) and the sealed content, never linked."""
+
+    round_id: int
+    budget_id: int
+    nullifier: str
+    channel: str
+    pointer: bytes | None  # vote revision: the receipt sealed to the round's key
+    receipt_tag: str
+    ciphertext: bytes
+
+
+# PostgreSQL: one statement, so one round trip and no BEGIN/COMMIT. The round row is read FOR SHARE:
+# a phase change (an UPDATE of that row) waits for this statement, or this statement waits for the
+# change and then sees the new phase and writes nothing. Both inserts happen or neither (one
+# statement); the unique index on participation refuses a second ballot of the same person.
+_WRITE_CAST_POSTGRES = """
+WITH locked AS (
+    SELECT id, phase FROM round WHERE id = {} FOR SHARE
+), participated AS (
+    INSERT INTO participation (round, budget, nullifier, channel, pointer)
+    SELECT id, {}::integer, {}::varchar, {}::varchar, {}::bytea FROM locked WHERE phase = {}
+    RETURNING round
+), sealed AS (
+    INSERT INTO sealed_ballot (receipt_tag, round, ciphertext)
+    SELECT {}::varchar, round, {}::bytea FROM participated
+)
+SELECT phase FROM locked
+"""
+
+
+async def write_cast(cast: SealedCast, voting: str) -> str | None:
+    """Write participation and sealed ballot if the round's phase is ``voting``, atomically.
+
+    Returns the phase the round was in (the ballot was written only if it is ``voting``; None: no
+    such round). A second ballot of the same person raises the unique violation of participation.
+    """
+    if is_postgres():
+        rows = await Round.raw(_WRITE_CAST_POSTGRES, cast.round_id, cast.budget_id, cast.nullifier, cast.channel,
+                               cast.pointer, voting, cast.receipt_tag, cast.ciphertext)
+        return rows[0]["phase"] if rows else None
+    async with write_transaction():  # BEGIN IMMEDIATE: no phase change can commit until we do
+        inserted = await Participation.raw(
+            "INSERT INTO participation (round, budget, nullifier, channel, pointer) "
+            "SELECT id, {}, {}, {}, {} FROM round WHERE id = {} AND phase = {} RETURNING id",
+            cast.budget_id, cast.nullifier, cast.channel, cast.pointer, cast.round_id, voting,
+        )
+        if not inserted:
+            rows = await Round.select(Round.phase).where(Round.id == cast.round_id)
+            return rows[0]["phase"] if rows else None
+        await insert_sealed_ballot(cast.round_id, cast.receipt_tag, cast.ciphertext)
+    return voting
 
 
 async def insert_participation(round_id: int, budget_id: int, nullifier: str, channel: str,

@@ -95,15 +95,19 @@ async def test_fifty_concurrent_casts_by_one_voter_store_exactly_one_ballot(clie
 
 
 async def test_participation_and_ballot_are_written_together(client, monkeypatch):
-    """E2: a failure after the participation insert leaves neither row (one transaction)."""
+    """E2: a failure after the participation insert leaves neither row (one statement on PostgreSQL,
+    one transaction on SQLite). The database itself fails the sealed-ballot insert: a NULL ciphertext
+    breaks its NOT NULL constraint after the participation row was inserted."""
     from pb.voting import repo
 
     world = await round_in_voting_with_voters(client)
+    write_cast = repo.write_cast
 
-    async def broken_insert(*args, **kwargs):
-        raise RuntimeError("disk full")
+    async def broken_sealed_insert(cast, voting):
+        cast.ciphertext = None
+        return await write_cast(cast, voting)
 
-    monkeypatch.setattr(repo, "insert_sealed_ballot", broken_insert)
+    monkeypatch.setattr(repo, "write_cast", broken_sealed_insert)
     failed = await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])
     assert failed.status_code == 500
     assert await _rows(world["round_id"]) == (0, 0)

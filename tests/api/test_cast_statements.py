@@ -1,0 +1,125 @@
+"""The cast path's budget of SQL statements, counted through the real app on both engines.
+
+A cast is the hottest write of a voting day (issue 11): every statement it runs is a round trip
+(PostgreSQL) or a trip to the SQLite thread, paid a thousand times a second. These tests count the
+statements one cast sends to the database, the role guard included, and fail if the path grows.
+
+What is counted: every SQL statement the application sends. Not counted: the connection layer's
+housekeeping, which the connection layer owns and measures itself: asyncpg's pool reset on
+release, and the ``PRAGMA foreign_keys = 1`` Piccolo's SQLite engine repeats before each query.
+
+Statements per cast (steady state: the frozen configuration already cached in the process)
+
+| engine     | before | after |
+|------------|--------|-------|
+| PostgreSQL | 12     | 3     |
+| SQLite     | 12     | 5     |
+
+Before: revoked login, membership, round phase, frozen config, census entry, voting window,
+already voted; then BEGIN, phase FOR SHARE, participation, sealed ballot, COMMIT.
+After: one guard statement (revoked login + membership), one read (phase, voting window, config
+hash, census entry), then on PostgreSQL one statement writing participation and sealed ballot under a
+shared lock on the round row; on SQLite ``BEGIN IMMEDIATE``, participation (inserted only if the
+round is voting), sealed ballot, ``COMMIT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from typing import Iterator
+
+import pytest
+
+from pb.db import is_postgres
+from tests.steps_rounds import advance
+from tests.steps_voting import cast, round_in_voting_with_voters
+
+pytestmark = [pytest.mark.anyio, pytest.mark.db]
+
+CAST_BUDGET = {"postgres": 3, "sqlite": 6}
+HOUSEKEEPING = ("PRAGMA foreign_keys",)
+
+
+@contextmanager
+def counted_statements() -> Iterator[list[str]]:
+    """Record the SQL statements sent to either engine while the block runs."""
+    import aiosqlite
+    import asyncpg.connection
+
+    statements: list[str] = []
+    in_reset: ContextVar[bool] = ContextVar("in_reset", default=False)
+
+    def note(sql: str) -> None:
+        if not sql.lstrip().upper().startswith(tuple(h.upper() for h in HOUSEKEEPING)):
+            statements.append(" ".join(sql.split()))
+
+    def counting(method):
+        async def wrapper(self, query, *args, **kwargs):
+            if not in_reset.get():
+                note(query)
+            return await method(self, query, *args, **kwargs)
+        return wrapper
+
+    async def reset_uncounted(self, *args, **kwargs):
+        token = in_reset.set(True)
+        try:
+            return await original_reset(self, *args, **kwargs)
+        finally:
+            in_reset.reset(token)
+
+    async def traced(self, fn, *args, **kwargs):
+        """Run the call on the connection's thread with SQLite's own trace hook on: it sees every
+        statement SQLite starts (BEGIN and COMMIT included), however the caller phrased it."""
+        def run():
+            connection = self._conn
+            connection.set_trace_callback(note)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with suppress(sqlite3.ProgrammingError):  # the call closed the connection
+                    connection.set_trace_callback(None)
+        return await original_execute(self, run)
+
+    pg = asyncpg.connection.Connection
+    originals = {name: getattr(pg, name) for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval")}
+    original_reset, original_execute = pg.reset, aiosqlite.Connection._execute
+    try:
+        for name, method in originals.items():
+            setattr(pg, name, counting(method))
+        pg.reset = reset_uncounted
+        aiosqlite.Connection._execute = traced
+        yield statements
+    finally:
+        for name, method in originals.items():
+            setattr(pg, name, method)
+        pg.reset = original_reset
+        aiosqlite.Connection._execute = original_execute
+
+
+def _engine() -> str:
+    return "postgres" if is_postgres() else "sqlite"
+
+
+async def test_a_cast_stays_within_its_statement_budget(client):
+    """A cast (guard included) runs at most CAST_BUDGET statements; adding one fails this test."""
+    world = await round_in_voting_with_voters(client)
+    north = world["proposals"]["north"]
+    assert (await cast(client, world, world["voters"][0], "north", [north[0]])).status_code == 201  # warms caches
+    with counted_statements() as statements:
+        response = await cast(client, world, world["voters"][1], "north", [north[1]])
+    assert response.status_code == 201, response.text
+    assert len(statements) <= CAST_BUDGET[_engine()], "\n".join(statements)
+
+
+async def test_a_second_ballot_is_refused_by_the_unique_index_without_extra_reads(client):
+    """The "already voted" refusal costs no more statements than a cast: no pre-check read."""
+    world = await round_in_voting_with_voters(client)
+    north = world["proposals"]["north"]
+    assert (await cast(client, world, world["voters"][0], "north", [north[0]])).status_code == 201
+    with counted_statements() as statements:
+        again = await cast(client, world, world["voters"][0], "north", [north[1]])
+    assert again.status_code == 409 and again.json()["code"] == "already_voted"
+    assert len(statements) <= CAST_BUDGET[_engine()], "\n".join(statements)
