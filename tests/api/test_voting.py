@@ -115,6 +115,60 @@ async def test_participation_and_ballot_are_written_together(client, monkeypatch
     assert (await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])).status_code == 201
 
 
+async def test_no_ballot_lands_after_voting_closed_however_casts_and_the_close_interleave(client):
+    """Casting re-checks the phase where it writes (PostgreSQL: under a shared lock on the round row;
+    SQLite: inside BEGIN IMMEDIATE), so every cast racing the close either is in the opened box or
+    was refused 409 not_voting: participation = opened ballots = accepted casts, nothing left sealed."""
+    from pb.voting.tables import Ballot, Participation, SealedBallot
+
+    world = await round_in_voting_with_voters(client)
+    casts = [cast(client, world, voter, "citywide", [world["proposals"]["citywide"][0]]) for voter in world["voters"]]
+    *responses, _ = await asyncio.gather(*casts, advance(client, world["org_id"], world["round_id"],
+                                                         world["official"], "closed"))
+    accepted = [r for r in responses if r.status_code == 201]
+    assert all(r.status_code == 201 or r.json()["code"] == "not_voting" for r in responses), [r.text for r in responses]
+    round_id = world["round_id"]
+    assert await Participation.count().where(Participation.round == round_id) == len(accepted)
+    assert await Ballot.count().where(Ballot.round == round_id) == len(accepted)
+    assert await SealedBallot.count().where(SealedBallot.round == round_id) == 0
+
+
+async def test_a_closed_round_refuses_ballots_although_its_configuration_is_cached(client):
+    """The frozen configuration is cached per process, the phase never: closing takes effect at once."""
+    world = await round_in_voting_with_voters(client)
+    north = world["proposals"]["north"]
+    assert (await cast(client, world, world["voters"][0], "north", [north[0]])).status_code == 201
+    await advance(client, world["org_id"], world["round_id"], world["official"], "closed")
+    refused = await cast(client, world, world["voters"][1], "north", [north[0]])
+    assert refused.status_code == 409 and refused.json()["code"] == "not_voting", refused.text
+    assert "closed" in refused.json()["detail"]
+    budgets = await client.get(round_url(world, "/my-budgets"), headers=world["voters"][1])
+    assert budgets.status_code == 409 and budgets.json()["code"] == "not_voting"
+
+
+async def test_the_cached_configuration_is_the_one_the_stored_hash_names(client):
+    """The cache is addressed by the configuration's hash, read fresh with the phase: a stored
+    configuration that changed (here by hand; pb never re-freezes a round) is read anew, and one
+    whose text does not match its hash is never served."""
+    from pb.core.canonical import canonical_json
+    from pb.rounds import repo as rounds_repo
+    from pb.rounds.tables import Round
+
+    world = await round_in_voting_with_voters(client)
+    round_id, old_hash = world["round_id"], world["frozen_config_hash"]
+    config = await rounds_repo.frozen_config_by_hash(round_id, old_hash)
+    assert config is not None and config["round_id"] == round_id
+    renamed = {**config, "title": "Renamed"}
+    new_hash = sha256_hex(canonical_json(renamed))
+    await Round.update({Round.frozen_config: canonical_json(renamed), Round.frozen_config_hash: new_hash}).where(
+        Round.id == round_id)
+    assert (await rounds_repo.frozen_config_by_hash(round_id, new_hash))["title"] == "Renamed"
+    assert (await rounds_repo.frozen_config_by_hash(round_id, old_hash))["title"] == config["title"]  # by content
+    assert await rounds_repo.frozen_config_by_hash(round_id, "0" * 64) is None
+    response = await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])
+    assert json.loads(response.json()["content"])["config_hash"] == new_hash
+
+
 async def test_invalid_ballots_are_422_naming_the_constraint(client):
     world = await round_in_voting_with_voters(client)
     p1, p2, p3 = world["proposals"]["north"]
