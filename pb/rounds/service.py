@@ -244,7 +244,7 @@ async def round_view(organisation_id: int, round_id: int, *, include_draft: bool
     found = await repo.get_round(organisation_id, round_id)
     if found is None or (found.phase == DRAFT and not include_draft):
         raise NotFound("No such round in this organisation.")
-    config = await repo.frozen_config(found.id) if found.frozen_config_hash else None
+    config = await repo.frozen_config_by_hash(found.id, found.frozen_config_hash) if found.frozen_config_hash else None
     ballot = {b["id"]: b["projects"] for b in config["budgets"]} if config else None
     return RoundView(found, await repo.list_budgets(found.id), ballot, next_phase_due(found))
 
@@ -282,7 +282,7 @@ async def frozen_config(organisation_id: int, round_id: int) -> dict[str, Any]:
     found = await repo.get_round(organisation_id, round_id)
     if found is None or found.phase == DRAFT:
         raise NotFound("No such round in this organisation.")
-    config = await repo.frozen_config(found.id)
+    config = await repo.frozen_config_by_hash(found.id, found.frozen_config_hash) if found.frozen_config_hash else None
     if config is None:
         raise NotFound("This round is not frozen yet: the configuration is fixed when voting opens.")
-    return config
+    return config  # shared by the process's cache: never modify it

@@ -248,13 +248,6 @@ async def replaced_receipts(round_id: int) -> list[str]:
     return [row["receipt"] for row in rows]
 
 
-async def has_participated(round_id: int, budget_id: int, nullifier: str) -> bool:
-    return await Participation.exists().where(
-        (Participation.round == round_id) & (Participation.budget == budget_id)
-        & (Participation.nullifier == nullifier)
-    )
-
-
 async def participated_budgets(round_id: int, nullifier: str) -> set[int]:
     rows = await Participation.select(Participation.budget).where(
         (Participation.round == round_id) & (Participation.nullifier == nullifier)
@@ -275,12 +268,6 @@ class RoundPhase(msgspec.Struct):
 
 async def insert_sealed_ballot(round_id: int, receipt_tag: str, ciphertext: bytes) -> None:
     await SealedBallot.insert(SealedBallot(receipt_tag=receipt_tag, round=round_id, ciphertext=ciphertext))
-
-
-async def sealed_ballot_exists(round_id: int, receipt_tag: str) -> bool:
-    return await SealedBallot.exists().where(
-        (SealedBallot.round == round_id) & (SealedBallot.receipt_tag == receipt_tag)
-    )
 
 
 async def sealed_ballots(round_id: int) -> list[SealedRow]:
@@ -363,11 +350,33 @@ async def reclaim_sealed_space() -> None:
     log.warning("the WAL could not be truncated after opening a ballot box: readers kept it busy")
 
 
-async def ballot_by_receipt(round_id: int, receipt: str) -> StoredBallot | None:
-    row = await Ballot.select(Ballot.receipt, Ballot.round, Ballot.budget, Ballot.content).where(
-        (Ballot.round == round_id) & (Ballot.receipt == receipt)
-    ).first()
-    return msgspec.convert(row, StoredBallot) if row else None
+class ReceiptFacts(msgspec.Struct):
+    """Everything a receipt lookup decides on, read in one statement (``receipt_facts``)."""
+
+    phase: str
+    ballot_budget: int | None  # the opened ballot with this receipt (after close)
+    ballot_content: str | None
+    sealed: bool  # a sealed ballot has the receipt's tag (while voting runs)
+    replaced: bool  # vote revision: the voter replaced this ballot
+
+
+async def receipt_facts(organisation_id: int, round_id: int, receipt: str,
+                        receipt_tag: str | None) -> ReceiptFacts | None:
+    """The round's phase and where the receipt is found: opened ballot, sealed ballot (by
+    ``receipt_tag``; None when the round has no keys), replaced receipts. None: no such round."""
+    rows = await Round.raw(
+        "SELECT r.phase, b.budget AS ballot_budget, b.content AS ballot_content, "
+        "EXISTS (SELECT 1 FROM sealed_ballot s WHERE s.round = r.id AND s.receipt_tag = {}) AS sealed, "
+        "EXISTS (SELECT 1 FROM replaced_receipt x WHERE x.round = r.id AND x.receipt = {}) AS replaced "
+        "FROM round r LEFT JOIN ballot b ON b.round = r.id AND b.receipt = {} "
+        "WHERE r.id = {} AND r.organisation = {}",
+        receipt_tag, receipt, receipt, round_id, organisation_id,
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return ReceiptFacts(row["phase"], row["ballot_budget"], row["ballot_content"], bool(row["sealed"]),
+                        bool(row["replaced"]))
 
 
 async def ballots_of_budget(round_id: int, budget_id: int) -> list[StoredBallot]:

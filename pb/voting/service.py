@@ -351,20 +351,18 @@ class ReceiptStatus:
 async def look_up_receipt(organisation_id: int, round_id: int, receipt: str, *,
                           round_keys: RoundKeyStore) -> ReceiptStatus:
     """During voting only "received" (found by its tag among the sealed ballots); once the box is
-    opened the ballot content too (recorded-as-cast)."""
-    phase = await repo.round_phase(organisation_id, round_id)
-    if phase is None:
-        raise NotFound("No such round.")
+    opened the ballot content too (recorded-as-cast). One statement answers every question."""
     receipt = receipt.lower()
-    if phase in domain.AFTER_CLOSE:
-        ballot = await repo.ballot_by_receipt(round_id, receipt)
-        if ballot is not None:
-            return ReceiptStatus(ballot.receipt, "received", ballot.budget, json.loads(ballot.content))
-    if phase in domain.AFTER_CLOSE | {domain.VOTING}:
-        keys = round_keys.load(round_id)  # None once the box is opened: every ballot is public then
-        if keys is not None and await repo.sealed_ballot_exists(round_id, keys.receipt_tag(receipt)):
-            return ReceiptStatus(receipt, "received", None, None)
-    if receipt in await repo.replaced_receipts(round_id):
+    keys = round_keys.load(round_id)  # None once the box is opened: every ballot is public then
+    found = await repo.receipt_facts(organisation_id, round_id, receipt,
+                                     keys.receipt_tag(receipt) if keys is not None else None)
+    if found is None:
+        raise NotFound("No such round.")
+    if found.phase in domain.AFTER_CLOSE and found.ballot_content is not None:
+        return ReceiptStatus(receipt, "received", found.ballot_budget, json.loads(found.ballot_content))
+    if found.phase in domain.AFTER_CLOSE | {domain.VOTING} and found.sealed:
+        return ReceiptStatus(receipt, "received", None, None)
+    if found.replaced:
         return ReceiptStatus(receipt, "replaced", None, None)  # vote revision: a newer ballot counts
     raise NotFound("No ballot with this receipt in this round.", code="unknown_receipt")
 
