@@ -137,3 +137,15 @@ async def test_a_second_ballot_is_refused_by_the_unique_index_without_extra_read
         again = await cast(client, world, world["voters"][0], "north", [north[1]])
     assert again.status_code == 409 and again.json()["code"] == "already_voted"
     assert len(counted.statements) <= CAST_BUDGET[_engine()], counted.report()
+
+
+def test_every_guard_runs_on_the_event_loop(app):
+    """Litestar runs a plain-function guard in a thread pool: a hand-off on every request it guards
+    (the app-wide path guard was one). Every guard of every route is a coroutine function."""
+    import inspect
+
+    handlers = [handler for route in app.routes for handler in getattr(route, "route_handlers", [])]
+    assert handlers
+    threaded = {f"{handler}: {getattr(guard, 'func', guard)}" for handler in handlers
+                for guard in handler.resolve_guards() if not inspect.iscoroutinefunction(guard)}
+    assert not threaded, sorted(threaded)
