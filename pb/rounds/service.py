@@ -254,17 +254,9 @@ def next_phase_due(found: RoundRow) -> domain.PhaseDue | None:
     return domain.next_phase_due(found.phase, {name: getattr(found, name) for name in DATE_FIELDS}, utcnow())
 
 
-async def ensure_voting_window_open(organisation_id: int, round_id: int) -> None:
-    """Refuse (409) a ballot cast before voting_start or from voting_end on, when they are set."""
-    found = await repo.get_round(organisation_id, round_id)
-    if found is None:
-        raise NotFound("No such round in this organisation.")
-    check_voting_window(found.voting_start, found.voting_end)
-
-
 def check_voting_window(voting_start: datetime | None, voting_end: datetime | None) -> None:
-    """Refuse (409) a ballot cast before ``voting_start`` or from ``voting_end`` on, when they are set
-    (for a caller that has read the dates already, e.g. the cast with its one statement)."""
+    """Refuse (409) a ballot cast before ``voting_start`` or from ``voting_end`` on, when they are set.
+    The caller reads the dates (the cast reads them with the phase, in its one statement)."""
     problem = domain.voting_window_problem(voting_start, voting_end, utcnow())
     if problem:
         raise Conflict(problem, code="outside_voting_window")

@@ -173,27 +173,27 @@ SELECT phase FROM locked
 """
 
 
-async def write_cast(cast: SealedCast, voting: str) -> str | None:
-    """Write participation and sealed ballot if the round's phase is ``voting``, atomically.
+async def write_cast(cast: SealedCast, voting_phase: str) -> str | None:
+    """Write participation and sealed ballot if the round's phase is ``voting_phase``, atomically.
 
-    Returns the phase the round was in (the ballot was written only if it is ``voting``; None: no
+    Returns the phase the round was in (the ballot was written only if it is ``voting_phase``; None: no
     such round). A second ballot of the same person raises the unique violation of participation.
     """
     if is_postgres():
         rows = await Round.raw(_WRITE_CAST_POSTGRES, cast.round_id, cast.budget_id, cast.nullifier, cast.channel,
-                               cast.pointer, voting, cast.receipt_tag, cast.ciphertext)
+                               cast.pointer, voting_phase, cast.receipt_tag, cast.ciphertext)
         return rows[0]["phase"] if rows else None
     async with write_transaction():  # BEGIN IMMEDIATE: no phase change can commit until we do
         inserted = await Participation.raw(
             "INSERT INTO participation (round, budget, nullifier, channel, pointer) "
             "SELECT id, {}, {}, {}, {} FROM round WHERE id = {} AND phase = {} RETURNING id",
-            cast.budget_id, cast.nullifier, cast.channel, cast.pointer, cast.round_id, voting,
+            cast.budget_id, cast.nullifier, cast.channel, cast.pointer, cast.round_id, voting_phase,
         )
         if not inserted:
             rows = await Round.select(Round.phase).where(Round.id == cast.round_id)
             return rows[0]["phase"] if rows else None
         await insert_sealed_ballot(cast.round_id, cast.receipt_tag, cast.ciphertext)
-    return voting
+    return voting_phase
 
 
 async def insert_participation(round_id: int, budget_id: int, nullifier: str, channel: str,

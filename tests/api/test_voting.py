@@ -103,9 +103,9 @@ async def test_participation_and_ballot_are_written_together(client, monkeypatch
     world = await round_in_voting_with_voters(client)
     write_cast = repo.write_cast
 
-    async def broken_sealed_insert(cast, voting):
+    async def broken_sealed_insert(cast, voting_phase):
         cast.ciphertext = None
-        return await write_cast(cast, voting)
+        return await write_cast(cast, voting_phase)
 
     monkeypatch.setattr(repo, "write_cast", broken_sealed_insert)
     failed = await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])
