@@ -27,7 +27,6 @@ frozen configuration once more (then it is cached by its hash).
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -149,3 +148,25 @@ def test_every_guard_runs_on_the_event_loop(app):
     threaded = {f"{handler}: {getattr(guard, 'func', guard)}" for handler in handlers
                 for guard in handler.resolve_guards() if not inspect.iscoroutinefunction(guard)}
     assert not threaded, sorted(threaded)
+
+
+RECEIPT_LOOKUP_BUDGET = 1  # before: 3 during voting (phase, sealed tag, every replaced receipt of the round)
+
+
+async def test_a_receipt_lookup_is_one_statement(client):
+    """The public receipt check (the link every voter gets) answers from one statement, during
+    voting and after close."""
+    world = await round_in_voting_with_voters(client)
+    receipt = (await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])).json()["receipt"]
+    url = f"/api/orgs/{world['org_id']}/rounds/{world['round_id']}/receipts/lookup"
+
+    async def look_up() -> dict:
+        with counted_statements() as counted:
+            found = await client.post(url, json={"receipt": receipt})
+        assert found.status_code == 200, found.text
+        assert len(counted.statements) <= RECEIPT_LOOKUP_BUDGET, counted.report()
+        return found.json()
+
+    assert (await look_up())["content"] is None  # voting: found by its tag among the sealed ballots
+    await advance(client, world["org_id"], world["round_id"], world["official"], "closed")
+    assert (await look_up())["content"]["projects"] == [world["proposals"]["north"][0]]  # opened
