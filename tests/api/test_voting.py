@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -131,6 +132,56 @@ async def test_no_ballot_lands_after_voting_closed_however_casts_and_the_close_i
     assert await Participation.count().where(Participation.round == round_id) == len(accepted)
     assert await Ballot.count().where(Ballot.round == round_id) == len(accepted)
     assert await SealedBallot.count().where(SealedBallot.round == round_id) == 0
+
+
+async def test_a_cast_that_read_voting_but_writes_after_the_close_committed_is_refused(client, database_url):
+    """Deterministic form of the race above: another connection moves the round to closed and holds
+    the change uncommitted; the cast reads "voting", then its write waits for the row (PostgreSQL:
+    FOR SHARE) or the write lock (SQLite: BEGIN IMMEDIATE); the close commits; the write re-checks
+    the phase, writes nothing and the cast is 409 not_voting."""
+    from pb.voting.tables import Participation, SealedBallot
+
+    world = await round_in_voting_with_voters(client)
+    round_id = world["round_id"]
+    async with _phase_change_held_open(database_url, round_id, "closed") as commit:
+        pending = asyncio.create_task(cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]]))
+        await asyncio.sleep(0.5)  # the cast has read "voting" and waits to write
+        assert not pending.done()
+        await commit()
+    refused = await pending
+    assert refused.status_code == 409 and refused.json()["code"] == "not_voting", refused.text
+    assert await Participation.count().where(Participation.round == round_id) == 0
+    assert await SealedBallot.count().where(SealedBallot.round == round_id) == 0
+
+
+@asynccontextmanager
+async def _phase_change_held_open(database_url: str, round_id: int, phase: str):
+    """On a connection of its own: UPDATE the round's phase and keep the transaction open until the
+    block calls ``commit()`` (as a close does while it runs)."""
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("UPDATE round SET phase = ? WHERE id = ?", (phase, round_id))
+
+        async def commit() -> None:
+            connection.execute("COMMIT")
+        try:
+            yield commit
+        finally:
+            connection.close()
+        return
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url)
+    transaction = connection.transaction()
+    await transaction.start()
+    await connection.execute("UPDATE round SET phase = $1 WHERE id = $2", phase, round_id)
+    try:
+        yield transaction.commit
+    finally:
+        await connection.close()
 
 
 async def test_a_closed_round_refuses_ballots_although_its_configuration_is_cached(client):
