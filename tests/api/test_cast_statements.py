@@ -116,6 +116,13 @@ def _engine() -> str:
     return "postgres" if is_postgres() else "sqlite"
 
 
+def _within(counted: Counted, budget: int) -> bool:
+    """At most ``budget`` statements, and some: none seen means the counter no longer sees the
+    connection layer (e.g. a new driver) and must be taught it, not that the path got free."""
+    assert counted.statements, "no statement counted: hook counted_statements into the connection layer"
+    return len(counted.statements) <= budget
+
+
 async def test_a_cast_stays_within_its_statement_budget(client):
     """A cast (guard included) runs at most CAST_BUDGET statements; adding one fails this test."""
     world = await round_in_voting_with_voters(client)
@@ -124,7 +131,7 @@ async def test_a_cast_stays_within_its_statement_budget(client):
     with counted_statements() as counted:
         response = await cast(client, world, world["voters"][1], "north", [north[1]])
     assert response.status_code == 201, response.text
-    assert len(counted.statements) <= CAST_BUDGET[_engine()], counted.report()
+    assert _within(counted, CAST_BUDGET[_engine()]), counted.report()
 
 
 async def test_a_second_ballot_is_refused_by_the_unique_index_without_extra_reads(client):
@@ -135,7 +142,7 @@ async def test_a_second_ballot_is_refused_by_the_unique_index_without_extra_read
     with counted_statements() as counted:
         again = await cast(client, world, world["voters"][0], "north", [north[1]])
     assert again.status_code == 409 and again.json()["code"] == "already_voted"
-    assert len(counted.statements) <= CAST_BUDGET[_engine()], counted.report()
+    assert _within(counted, CAST_BUDGET[_engine()]), counted.report()
 
 
 def test_every_guard_runs_on_the_event_loop(app):
@@ -164,7 +171,7 @@ async def test_a_receipt_lookup_is_one_statement(client):
         with counted_statements() as counted:
             found = await client.post(url, json={"receipt": receipt})
         assert found.status_code == 200, found.text
-        assert len(counted.statements) <= RECEIPT_LOOKUP_BUDGET, counted.report()
+        assert _within(counted, RECEIPT_LOOKUP_BUDGET), counted.report()
         return found.json()
 
     assert (await look_up())["content"] is None  # voting: found by its tag among the sealed ballots
