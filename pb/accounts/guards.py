@@ -3,6 +3,10 @@
 Every route needs a valid access token unless its handler says ``opt={"public": True}``. Routes
 under ``/api/orgs/{org_id}`` additionally name the roles allowed (``requires_role``); the guard
 loads the caller's membership for that organisation and leaves an ``Actor`` on the request.
+
+Every signed-in request is refused once its login has ended (logout, refresh token reuse). The
+middleware checks that, except on routes with a role guard: there the guard asks it in the same
+statement as the membership, so a guarded request (a cast, say) costs one round trip, not two.
 """
 
 from __future__ import annotations
@@ -13,12 +17,24 @@ from litestar.middleware.authentication import AbstractAuthenticationMiddleware,
 from litestar.types import ASGIApp
 
 from pb.accounts import repo, service
-from pb.accounts.domain import AUDITOR, CITIZEN, OFFICIAL, REVIEWER, Actor
+from pb.accounts.domain import AUDITOR, CITIZEN, OFFICIAL, REVIEWER, Actor, parse_roles
 from pb.core.errors import Forbidden, NotFound, Unauthorized
 from pb.core.tokens import AccessClaims, decode_access_token
 
 PUBLIC_OPT = "public"
 ANY_MEMBER = (CITIZEN, REVIEWER, OFFICIAL, AUDITOR)
+CHECKS_LOGIN = "checks_login"  # marks a guard that refuses ended logins itself
+
+
+def _login_ended() -> Unauthorized:
+    return Unauthorized("This login has ended (logged out, or its refresh token was reused); sign in again.",
+                        code="login_ended")
+
+
+def _guard_checks_login(connection: ASGIConnection) -> bool:
+    """True when one of the route's guards refuses ended logins itself (see the module docstring)."""
+    handler = connection.scope.get("route_handler")
+    return handler is not None and any(getattr(guard, CHECKS_LOGIN, False) for guard in handler.resolve_guards())
 
 
 class AccessTokenMiddleware(AbstractAuthenticationMiddleware):
@@ -32,29 +48,33 @@ class AccessTokenMiddleware(AbstractAuthenticationMiddleware):
             raise Unauthorized("Sign in first: send 'Authorization: Bearer <access token>'.")
         auth = connection.app.state.auth
         claims = decode_access_token(auth.keyring, token.strip(), issuer=auth.issuer)
-        if await service.is_login_revoked(claims.login_id):
-            raise Unauthorized("This login has ended (logged out, or its refresh token was reused); sign in again.",
-                               code="login_ended")
+        if not _guard_checks_login(connection) and await service.is_login_revoked(claims.login_id):
+            raise _login_ended()
         return AuthenticationResult(user=claims, auth=token)
 
 
 def requires_role(*roles: str):
-    """Guard: the caller is a member of the path's organisation with one of ``roles``."""
+    """Guard: the caller's login has not ended and they are a member of the path's organisation with
+    one of ``roles``. One statement answers all of it (``repo.member_check``)."""
     allowed = frozenset(roles)
 
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         claims: AccessClaims = connection.user
         organisation_id = int(connection.path_params["org_id"])
-        actor = await repo.actor(claims.user_id, organisation_id)
-        if actor is None:
-            if await repo.organisation(organisation_id) is None:
+        check = await repo.member_check(claims.login_id, claims.user_id, organisation_id)
+        if check.login_revoked:
+            raise _login_ended()
+        if check.roles is None:
+            if not check.organisation_exists:
                 raise NotFound("No such organisation.")
             raise Forbidden("You are not a member of this organisation.")
+        actor = Actor(claims.user_id, organisation_id, parse_roles(check.roles))
         if not actor.roles & allowed:
             raise Forbidden(f"This needs one of the roles: {', '.join(sorted(allowed))}.")
         connection.state.actor = actor
 
     guard.__name__ = "requires_" + "_or_".join(sorted(allowed))
+    setattr(guard, CHECKS_LOGIN, True)
     return guard
 
 

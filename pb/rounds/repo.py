@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from piccolo.columns.combination import WhereRaw
 
+from pb.core.canonical import sha256_hex
 from pb.core.clock import utcnow
 from pb.db import is_postgres
 from pb.rounds.domain import DRAFT, BudgetSpec
@@ -157,6 +158,36 @@ async def frozen_config(round_id: int) -> dict | None:
     """The configuration voting runs on, as written when voting opened (None before)."""
     row = await Round.select(Round.frozen_config).where(Round.id == round_id).first()
     return json.loads(row["frozen_config"]) if row and row["frozen_config"] else None
+
+
+FROZEN_CONFIGS_KEPT = 64  # rounds voting at once in one process, with room to spare
+_frozen_configs: dict[tuple[int, str], dict] = {}
+
+
+async def frozen_config_by_hash(round_id: int, config_hash: str) -> dict | None:
+    """The round's frozen configuration if its hash is ``config_hash``, cached in this process.
+
+    Every cast and ballot page needs the configuration; reading and parsing it each time was a
+    statement and a JSON parse per request. Safe to cache because it is addressed by content: the
+    caller reads the hash fresh (with the phase, in the statement it needs anyway), and an entry is
+    stored only under the hash of the text actually loaded. A round frozen again, or a stored
+    configuration changed behind our back, has another hash and is read anew; nothing about the
+    phase is cached. None if the round's configuration (now) has another hash or none.
+
+    Callers must not modify the returned dict: it is shared by every request of the process.
+    """
+    key = (round_id, config_hash)
+    config = _frozen_configs.get(key)
+    if config is not None:
+        return config
+    row = await Round.select(Round.frozen_config).where(Round.id == round_id).first()
+    if not row or not row["frozen_config"] or sha256_hex(row["frozen_config"]) != config_hash:
+        return None
+    config = json.loads(row["frozen_config"])
+    if len(_frozen_configs) >= FROZEN_CONFIGS_KEPT:
+        _frozen_configs.pop(next(iter(_frozen_configs)))  # the oldest entry
+    _frozen_configs[key] = config
+    return config
 
 
 async def insert_budget(round_id: int, spec: BudgetSpec) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Sequence
 
 from pb.accounts import repo as accounts_repo
@@ -243,7 +244,7 @@ async def round_view(organisation_id: int, round_id: int, *, include_draft: bool
     found = await repo.get_round(organisation_id, round_id)
     if found is None or (found.phase == DRAFT and not include_draft):
         raise NotFound("No such round in this organisation.")
-    config = await repo.frozen_config(found.id) if found.frozen_config_hash else None
+    config = await repo.frozen_config_by_hash(found.id, found.frozen_config_hash) if found.frozen_config_hash else None
     ballot = {b["id"]: b["projects"] for b in config["budgets"]} if config else None
     return RoundView(found, await repo.list_budgets(found.id), ballot, next_phase_due(found))
 
@@ -253,12 +254,10 @@ def next_phase_due(found: RoundRow) -> domain.PhaseDue | None:
     return domain.next_phase_due(found.phase, {name: getattr(found, name) for name in DATE_FIELDS}, utcnow())
 
 
-async def ensure_voting_window_open(organisation_id: int, round_id: int) -> None:
-    """Refuse (409) a ballot cast before voting_start or from voting_end on, when they are set."""
-    found = await repo.get_round(organisation_id, round_id)
-    if found is None:
-        raise NotFound("No such round in this organisation.")
-    problem = domain.voting_window_problem(found.voting_start, found.voting_end, utcnow())
+def check_voting_window(voting_start: datetime | None, voting_end: datetime | None) -> None:
+    """Refuse (409) a ballot cast before ``voting_start`` or from ``voting_end`` on, when they are set.
+    The caller reads the dates (the cast reads them with the phase, in its one statement)."""
+    problem = domain.voting_window_problem(voting_start, voting_end, utcnow())
     if problem:
         raise Conflict(problem, code="outside_voting_window")
 
@@ -275,7 +274,7 @@ async def frozen_config(organisation_id: int, round_id: int) -> dict[str, Any]:
     found = await repo.get_round(organisation_id, round_id)
     if found is None or found.phase == DRAFT:
         raise NotFound("No such round in this organisation.")
-    config = await repo.frozen_config(found.id)
+    config = await repo.frozen_config_by_hash(found.id, found.frozen_config_hash) if found.frozen_config_hash else None
     if config is None:
         raise NotFound("This round is not frozen yet: the configuration is fixed when voting opens.")
-    return config
+    return config  # shared by the process's cache: never modify it

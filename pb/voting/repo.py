@@ -10,7 +10,7 @@ import secrets
 
 import msgspec
 
-from pb.db import current_engine, is_postgres
+from pb.db import current_engine, is_postgres, write_transaction
 from pb.rounds.tables import Round
 from pb.voting.tables import Ballot, CensusEntry, Participation, ReplacedReceipt, SealedBallot
 
@@ -115,6 +115,87 @@ async def round_phase(organisation_id: int, round_id: int, *, lock: bool = False
     return row["phase"] if row else None
 
 
+class VoterInRound(msgspec.Struct):
+    """What a cast checks before it writes, read in one statement (``voter_in_round``)."""
+
+    phase: str
+    voting_start: datetime | None
+    voting_end: datetime | None
+    config_hash: str | None  # the frozen configuration's hash (None before voting opens)
+    census_entry_id: int | None  # the caller's census entry in the round's organisation
+    district: str | None
+
+
+async def voter_in_round(organisation_id: int, round_id: int, user_id: int) -> VoterInRound | None:
+    """The round's phase, voting window and frozen-config hash, and the user's census entry.
+
+    One statement instead of four on the hottest path (the configuration itself comes from the
+    per-process cache, by hash). None: no such round in this organisation.
+    """
+    rows = await Round.raw(
+        "SELECT r.phase, r.voting_start, r.voting_end, r.frozen_config_hash AS config_hash, "
+        "c.id AS census_entry_id, c.district FROM round r "
+        "LEFT JOIN census_entry c ON c.organisation_id = r.organisation AND c.\"user\" = {} "
+        "WHERE r.id = {} AND r.organisation = {}",
+        user_id, round_id, organisation_id,
+    )
+    return msgspec.convert(rows[0], VoterInRound) if rows else None
+
+
+class SealedCast(msgspec.Struct):
+    """One ballot ready to be written: who voted (nullifier) and the sealed content, never linked."""
+
+    round_id: int
+    budget_id: int
+    nullifier: str
+    channel: str
+    pointer: bytes | None  # vote revision: the receipt sealed to the round's key
+    receipt_tag: str
+    ciphertext: bytes
+
+
+# PostgreSQL: one statement, so one round trip and no BEGIN/COMMIT. The round row is read FOR SHARE:
+# a phase change (an UPDATE of that row) waits for this statement, or this statement waits for the
+# change and then sees the new phase and writes nothing. Both inserts happen or neither (one
+# statement); the unique index on participation refuses a second ballot of the same person.
+_WRITE_CAST_POSTGRES = """
+WITH locked AS (
+    SELECT id, phase FROM round WHERE id = {} FOR SHARE
+), participated AS (
+    INSERT INTO participation (round, budget, nullifier, channel, pointer)
+    SELECT id, {}::integer, {}::varchar, {}::varchar, {}::bytea FROM locked WHERE phase = {}
+    RETURNING round
+), sealed AS (
+    INSERT INTO sealed_ballot (receipt_tag, round, ciphertext)
+    SELECT {}::varchar, round, {}::bytea FROM participated
+)
+SELECT phase FROM locked
+"""
+
+
+async def write_cast(cast: SealedCast, voting_phase: str) -> str | None:
+    """Write participation and sealed ballot if the round's phase is ``voting_phase``, atomically.
+
+    Returns the phase the round was in (the ballot was written only if it is ``voting_phase``; None: no
+    such round). A second ballot of the same person raises the unique violation of participation.
+    """
+    if is_postgres():
+        rows = await Round.raw(_WRITE_CAST_POSTGRES, cast.round_id, cast.budget_id, cast.nullifier, cast.channel,
+                               cast.pointer, voting_phase, cast.receipt_tag, cast.ciphertext)
+        return rows[0]["phase"] if rows else None
+    async with write_transaction():  # BEGIN IMMEDIATE: no phase change can commit until we do
+        inserted = await Participation.raw(
+            "INSERT INTO participation (round, budget, nullifier, channel, pointer) "
+            "SELECT id, {}, {}, {}, {} FROM round WHERE id = {} AND phase = {} RETURNING id",
+            cast.budget_id, cast.nullifier, cast.channel, cast.pointer, cast.round_id, voting_phase,
+        )
+        if not inserted:
+            rows = await Round.select(Round.phase).where(Round.id == cast.round_id)
+            return rows[0]["phase"] if rows else None
+        await insert_sealed_ballot(cast.round_id, cast.receipt_tag, cast.ciphertext)
+    return voting_phase
+
+
 async def insert_participation(round_id: int, budget_id: int, nullifier: str, channel: str,
                                pointer: bytes | None = None) -> None:
     """Fails on the unique index (round, budget, nullifier) if this person already voted here."""
@@ -167,13 +248,6 @@ async def replaced_receipts(round_id: int) -> list[str]:
     return [row["receipt"] for row in rows]
 
 
-async def has_participated(round_id: int, budget_id: int, nullifier: str) -> bool:
-    return await Participation.exists().where(
-        (Participation.round == round_id) & (Participation.budget == budget_id)
-        & (Participation.nullifier == nullifier)
-    )
-
-
 async def participated_budgets(round_id: int, nullifier: str) -> set[int]:
     rows = await Participation.select(Participation.budget).where(
         (Participation.round == round_id) & (Participation.nullifier == nullifier)
@@ -194,12 +268,6 @@ class RoundPhase(msgspec.Struct):
 
 async def insert_sealed_ballot(round_id: int, receipt_tag: str, ciphertext: bytes) -> None:
     await SealedBallot.insert(SealedBallot(receipt_tag=receipt_tag, round=round_id, ciphertext=ciphertext))
-
-
-async def sealed_ballot_exists(round_id: int, receipt_tag: str) -> bool:
-    return await SealedBallot.exists().where(
-        (SealedBallot.round == round_id) & (SealedBallot.receipt_tag == receipt_tag)
-    )
 
 
 async def sealed_ballots(round_id: int) -> list[SealedRow]:
@@ -282,11 +350,33 @@ async def reclaim_sealed_space() -> None:
     log.warning("the WAL could not be truncated after opening a ballot box: readers kept it busy")
 
 
-async def ballot_by_receipt(round_id: int, receipt: str) -> StoredBallot | None:
-    row = await Ballot.select(Ballot.receipt, Ballot.round, Ballot.budget, Ballot.content).where(
-        (Ballot.round == round_id) & (Ballot.receipt == receipt)
-    ).first()
-    return msgspec.convert(row, StoredBallot) if row else None
+class ReceiptFacts(msgspec.Struct):
+    """Everything a receipt lookup decides on, read in one statement (``receipt_facts``)."""
+
+    phase: str
+    ballot_budget: int | None  # the opened ballot with this receipt (after close)
+    ballot_content: str | None
+    sealed: bool  # a sealed ballot has the receipt's tag (while voting runs)
+    replaced: bool  # vote revision: the voter replaced this ballot
+
+
+async def receipt_facts(organisation_id: int, round_id: int, receipt: str,
+                        receipt_tag: str | None) -> ReceiptFacts | None:
+    """The round's phase and where the receipt is found: opened ballot, sealed ballot (by
+    ``receipt_tag``; None when the round has no keys), replaced receipts. None: no such round."""
+    rows = await Round.raw(
+        "SELECT r.phase, b.budget AS ballot_budget, b.content AS ballot_content, "
+        "EXISTS (SELECT 1 FROM sealed_ballot s WHERE s.round = r.id AND s.receipt_tag = {}) AS sealed, "
+        "EXISTS (SELECT 1 FROM replaced_receipt x WHERE x.round = r.id AND x.receipt = {}) AS replaced "
+        "FROM round r LEFT JOIN ballot b ON b.round = r.id AND b.receipt = {} "
+        "WHERE r.id = {} AND r.organisation = {}",
+        receipt_tag, receipt, receipt, round_id, organisation_id,
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return ReceiptFacts(row["phase"], row["ballot_budget"], row["ballot_content"], bool(row["sealed"]),
+                        bool(row["replaced"]))
 
 
 async def ballots_of_budget(round_id: int, budget_id: int) -> list[StoredBallot]:

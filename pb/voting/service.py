@@ -116,14 +116,35 @@ class CastReceipt:
     content: str
 
 
-async def _frozen_round(actor: Actor, round_id: int) -> Mapping[str, Any]:
-    phase = await repo.round_phase(actor.organisation_id, round_id)
-    if phase is None:
+@dataclass(frozen=True, slots=True)
+class VotingRound:
+    """A round open for voting as one caller sees it: its frozen configuration and their census entry."""
+
+    config: Mapping[str, Any]  # shared by the process (rounds_repo.frozen_config_by_hash): never modify
+    config_hash: str
+    voter: repo.VoterInRound
+
+
+def _not_voting(phase: str | None) -> Conflict:
+    return Conflict(f"The round is not open for voting (phase: {phase}).", code="not_voting")
+
+
+async def _voting_round(actor: Actor, round_id: int) -> VotingRound:
+    """The round, if it is voting: phase, window, config hash and the caller's census entry come in
+    one statement; the configuration from the process cache (a statement only on its first use)."""
+    found = await repo.voter_in_round(actor.organisation_id, round_id, actor.user_id)
+    if found is None:
         raise NotFound("No such round.")
-    config = await rounds_repo.frozen_config(round_id)
-    if phase != domain.VOTING or config is None:
-        raise Conflict(f"The round is not open for voting (phase: {phase}).", code="not_voting")
-    return config
+    config = None
+    if found.phase == domain.VOTING and found.config_hash:
+        config = await rounds_repo.frozen_config_by_hash(round_id, found.config_hash)
+    if config is None:
+        raise _not_voting(found.phase)
+    return VotingRound(config, found.config_hash, found)
+
+
+async def _frozen_round(actor: Actor, round_id: int) -> Mapping[str, Any]:
+    return (await _voting_round(actor, round_id)).config
 
 
 def _budget_of(config: Mapping[str, Any], budget_id: int) -> Mapping[str, Any]:
@@ -133,13 +154,14 @@ def _budget_of(config: Mapping[str, Any], budget_id: int) -> Mapping[str, Any]:
     raise NotFound("This budget is not part of the round.")
 
 
-async def _voter_entry(actor: Actor) -> repo.CensusEntryRow:
-    entry = await repo.census_entry_of_user(actor.organisation_id, actor.user_id)
-    if entry is None:
+def _census_entry_of(voting: VotingRound) -> tuple[int, str]:
+    """The caller's census entry (id, district), read with the round; 403 if they have none."""
+    voter = voting.voter
+    if voter.census_entry_id is None or voter.district is None:
         raise Forbidden("Only residents in the census may vote: bind your account to your census entry first "
                         "(POST /api/orgs/{org_id}/census/binding with your resident identifier).",
                         code="not_in_census")
-    return entry
+    return voter.census_entry_id, voter.district
 
 
 def _already_voted() -> Conflict:
@@ -165,10 +187,10 @@ async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id:
     the voter gets both in clear. Where the round allows revision, casting again replaces the
     voter's ballot until close (exactly one counts).
     """
-    config, budget, entry = await _voter_budget(actor, round_id, budget_id)
-    await rounds_service.ensure_voting_window_open(actor.organisation_id, round_id)
-    return await record_ballot(actor.organisation_id, census_key, round_keys, config, budget, entry.id,
-                               project_ids, points, ONLINE)
+    voting, budget, census_entry_id = await _voter_budget(actor, round_id, budget_id)
+    rounds_service.check_voting_window(voting.voter.voting_start, voting.voter.voting_end)
+    return await record_ballot(actor.organisation_id, census_key, round_keys, voting.config, budget, census_entry_id,
+                               project_ids, points, ONLINE, config_hash=voting.config_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,43 +227,88 @@ def round_keys_for(round_keys: RoundKeyStore, round_id: int) -> RoundKeys:
 
 async def record_ballot(organisation_id: int, census_key: bytes, round_keys: RoundKeyStore,
                         config: Mapping[str, Any], budget: Mapping[str, Any], census_entry_id: int,
-                        project_ids: list[int], points: list[int] | None, channel: str) -> CastReceipt:
+                        project_ids: list[int], points: list[int] | None, channel: str, *,
+                        config_hash: str | None = None) -> CastReceipt:
     """The ballot of one census entry, online or entered from paper: one nullifier space, so a
-    resident who voted on one channel cannot vote on the other (409 ``already_voted``)."""
+    resident who voted on one channel cannot vote on the other (409 ``already_voted``).
+
+    No "already voted?" read first: the write itself is refused by the unique index on
+    participation, which is the guarantee anyway (and the only check that holds under concurrency).
+    ``config_hash``: the configuration's hash if the caller has it (saves hashing it again).
+    """
     round_id, budget_id = int(config["round_id"]), int(budget["id"])
     check_choices(budget, project_ids, points)
-    voter = domain.nullifier(census_key, round_id, census_entry_id)
     revising = bool(config.get("allow_revision")) and channel == ONLINE
-    if not revising and await repo.has_participated(round_id, budget_id, voter):
-        raise _already_voted()
     keys = _keys_of(round_keys, round_id)
-    config_hash = sha256_hex(canonical_json(dict(config)))
+    config_hash = config_hash or sha256_hex(canonical_json(dict(config)))
     content = domain.encode_content(domain.ballot_content(
         round_id, budget_id, project_ids, config_hash,
         ballot_format=budget.get("ballot_format", domain.APPROVAL), points=points))
     receipt = domain.receipt_of(content)
-    sealed = keys.seal(domain.pad(content, domain.padded_size(round_id, budget, config_hash)))
-    pointer = keys.seal(receipt.encode()) if revising else None
+    cast = repo.SealedCast(
+        round_id, budget_id, domain.nullifier(census_key, round_id, census_entry_id), channel,
+        pointer=keys.seal(receipt.encode()) if revising else None, receipt_tag=keys.receipt_tag(receipt),
+        ciphertext=keys.seal(domain.pad(content, _padded_size(round_id, budget, config_hash))))
+    try:
+        phase = await repo.write_cast(cast, domain.VOTING)
+    except Exception as error:
+        if not _is_second_ballot(error):
+            raise
+        if not revising:
+            raise _already_voted() from error
+        await _revise(organisation_id, keys, cast)
+    else:
+        if phase != domain.VOTING:
+            raise _not_voting(phase)
+    return CastReceipt(receipt, content)
+
+
+def _is_second_ballot(error: BaseException) -> bool:
+    """The unique index on participation refused the write (raised as it is, or as the Conflict
+    ``write_transaction`` makes of it): this person already voted in this budget."""
+    if isinstance(error, Conflict):
+        return error.code is None and is_unique_violation(error.__cause__)
+    return is_unique_violation(error)
+
+
+_padded_sizes: dict[tuple[int, int, str], int] = {}
+
+
+def _padded_size(round_id: int, budget: Mapping[str, Any], config_hash: str) -> int:
+    """``domain.padded_size``, remembered: it depends only on the frozen budget, which the
+    configuration hash names, and building the longest ballot for it on every cast is wasted work."""
+    key = (round_id, int(budget["id"]), config_hash)
+    size = _padded_sizes.get(key)
+    if size is None:
+        if len(_padded_sizes) >= 1024:
+            _padded_sizes.clear()
+        size = _padded_sizes[key] = domain.padded_size(round_id, budget, config_hash)
+    return size
+
+
+async def _revise(organisation_id: int, keys: RoundKeys, cast: repo.SealedCast) -> None:
+    """Vote revision: a voter who already voted casts again. One transaction re-checks the phase
+    under a lock, replaces the ballot the voter's pointer names and writes the new one."""
+    round_id, budget_id, voter = cast.round_id, cast.budget_id, cast.nullifier
     try:
         async with write_transaction():
             phase = await repo.round_phase(organisation_id, round_id, lock=True)
             if phase != domain.VOTING:
-                raise Conflict(f"The round is not open for voting (phase: {phase}).", code="not_voting")
-            current = await repo.current_pointer(round_id, budget_id, voter) if revising else None
+                raise _not_voting(phase)
+            current = await repo.current_pointer(round_id, budget_id, voter)
             if current is None:
-                await repo.insert_participation(round_id, budget_id, voter, channel, pointer)
+                await repo.insert_participation(round_id, budget_id, voter, cast.channel, cast.pointer)
             else:
-                await _replace(keys, round_id, budget_id, voter, current, pointer)
-            await repo.insert_sealed_ballot(round_id, keys.receipt_tag(receipt), sealed)
+                await _replace(keys, round_id, budget_id, voter, current, cast.pointer)
+            await repo.insert_sealed_ballot(round_id, cast.receipt_tag, cast.ciphertext)
     except Conflict as error:
-        if error.code is None and is_unique_violation(error.__cause__):
+        if _is_second_ballot(error):
             raise _already_voted() from error
         raise
-    return CastReceipt(receipt, content)
 
 
 async def _replace(keys: RoundKeys, round_id: int, budget_id: int, voter: str, current: bytes | None,
-                   pointer: bytes) -> None:
+                   pointer: bytes | None) -> None:
     """Vote revision inside the cast transaction: the sealed ballot the pointer names is deleted,
     its receipt listed as replaced, and the pointer moved to the new ballot (conditionally, so of
     two concurrent revisions one fails instead of both counting)."""
@@ -266,11 +333,11 @@ class BudgetChoice:
 
 async def my_budgets(actor: Actor, census_key: bytes, round_id: int) -> list[BudgetChoice]:
     """The budgets the caller may vote in during this round and whether they already did."""
-    config = await _frozen_round(actor, round_id)
-    entry = await _voter_entry(actor)
-    voted = await repo.participated_budgets(round_id, domain.nullifier(census_key, round_id, entry.id))
+    voting = await _voting_round(actor, round_id)
+    census_entry_id, district = _census_entry_of(voting)
+    voted = await repo.participated_budgets(round_id, domain.nullifier(census_key, round_id, census_entry_id))
     return [BudgetChoice(int(b["id"]), b.get("name", ""), int(b["id"]) in voted)
-            for b in config["budgets"] if domain.may_vote_in(b, entry.district)]
+            for b in voting.config["budgets"] if domain.may_vote_in(b, district)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,20 +351,18 @@ class ReceiptStatus:
 async def look_up_receipt(organisation_id: int, round_id: int, receipt: str, *,
                           round_keys: RoundKeyStore) -> ReceiptStatus:
     """During voting only "received" (found by its tag among the sealed ballots); once the box is
-    opened the ballot content too (recorded-as-cast)."""
-    phase = await repo.round_phase(organisation_id, round_id)
-    if phase is None:
-        raise NotFound("No such round.")
+    opened the ballot content too (recorded-as-cast). One statement answers every question."""
     receipt = receipt.lower()
-    if phase in domain.AFTER_CLOSE:
-        ballot = await repo.ballot_by_receipt(round_id, receipt)
-        if ballot is not None:
-            return ReceiptStatus(ballot.receipt, "received", ballot.budget, json.loads(ballot.content))
-    if phase in domain.AFTER_CLOSE | {domain.VOTING}:
-        keys = round_keys.load(round_id)  # None once the box is opened: every ballot is public then
-        if keys is not None and await repo.sealed_ballot_exists(round_id, keys.receipt_tag(receipt)):
-            return ReceiptStatus(receipt, "received", None, None)
-    if receipt in await repo.replaced_receipts(round_id):
+    keys = round_keys.load(round_id)  # None once the box is opened: every ballot is public then
+    found = await repo.receipt_facts(organisation_id, round_id, receipt,
+                                     keys.receipt_tag(receipt) if keys is not None else None)
+    if found is None:
+        raise NotFound("No such round.")
+    if found.phase in domain.AFTER_CLOSE and found.ballot_content is not None:
+        return ReceiptStatus(receipt, "received", found.ballot_budget, json.loads(found.ballot_content))
+    if found.phase in domain.AFTER_CLOSE | {domain.VOTING} and found.sealed:
+        return ReceiptStatus(receipt, "received", None, None)
+    if found.replaced:
         return ReceiptStatus(receipt, "replaced", None, None)  # vote revision: a newer ballot counts
     raise NotFound("No ballot with this receipt in this round.", code="unknown_receipt")
 
@@ -423,15 +488,15 @@ async def received_receipts(round_keys: RoundKeyStore, round_id: int) -> list[st
 
 
 async def _voter_budget(actor: Actor, round_id: int, budget_id: int
-                        ) -> tuple[Mapping[str, Any], Mapping[str, Any], repo.CensusEntryRow]:
-    """The frozen config, the budget and the caller's census entry, if the caller may vote in it."""
-    config = await _frozen_round(actor, round_id)
-    budget = _budget_of(config, budget_id)
-    entry = await _voter_entry(actor)
-    if not domain.may_vote_in(budget, entry.district):
+                        ) -> tuple[VotingRound, Mapping[str, Any], int]:
+    """The voting round, the budget and the caller's census entry id, if the caller may vote in it."""
+    voting = await _voting_round(actor, round_id)
+    budget = _budget_of(voting.config, budget_id)
+    census_entry_id, district = _census_entry_of(voting)
+    if not domain.may_vote_in(budget, district):
         raise Forbidden("You may vote only in your own district's budget and in city-wide budgets.",
                         code="not_eligible_for_budget")
-    return config, budget, entry
+    return voting, budget, census_entry_id
 
 
 async def ballot_of_voter(actor: Actor, round_id: int, budget_id: int) -> Mapping[str, Any]:

@@ -9,7 +9,7 @@ import time
 import jwt
 import pytest
 
-from tests.helpers import PASSWORD, sign_up_and_log_in
+from tests.helpers import PASSWORD, create_organisation, sign_up_and_log_in
 
 pytestmark = [pytest.mark.anyio, pytest.mark.db]
 
@@ -111,3 +111,15 @@ async def test_a_well_formed_token_of_ours_is_accepted(app, client):
     user_id, _ = await sign_up_and_log_in(client, "rosa")
     response = await client.get("/api/me", headers={"Authorization": f"Bearer {_signed(app, sub=str(user_id))}"})
     assert response.status_code == 200
+
+
+async def test_an_ended_login_is_refused_on_an_organisations_routes_too(client):
+    """There the role guard checks the login in the same statement as the membership: the refusal
+    is the same 401 as anywhere else, before any 403/404 about the organisation."""
+    organisation_id, official = await create_organisation(client, "sessions")
+    census = f"/api/orgs/{organisation_id}/census"
+    assert (await client.get(census, headers=official)).status_code == 200
+    assert (await client.post("/api/auth/logout", headers=official)).status_code == 204
+    for url in (census, "/api/orgs/999999/census"):
+        response = await client.get(url, headers=official)
+        assert response.status_code == 401 and response.json()["code"] == "login_ended", response.text

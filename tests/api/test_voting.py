@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -95,20 +96,128 @@ async def test_fifty_concurrent_casts_by_one_voter_store_exactly_one_ballot(clie
 
 
 async def test_participation_and_ballot_are_written_together(client, monkeypatch):
-    """E2: a failure after the participation insert leaves neither row (one transaction)."""
+    """E2: a failure after the participation insert leaves neither row (one statement on PostgreSQL,
+    one transaction on SQLite). The database itself fails the sealed-ballot insert: a NULL ciphertext
+    breaks its NOT NULL constraint after the participation row was inserted."""
     from pb.voting import repo
 
     world = await round_in_voting_with_voters(client)
+    write_cast = repo.write_cast
 
-    async def broken_insert(*args, **kwargs):
-        raise RuntimeError("disk full")
+    async def broken_sealed_insert(cast, voting_phase):
+        cast.ciphertext = None
+        return await write_cast(cast, voting_phase)
 
-    monkeypatch.setattr(repo, "insert_sealed_ballot", broken_insert)
+    monkeypatch.setattr(repo, "write_cast", broken_sealed_insert)
     failed = await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])
     assert failed.status_code == 500
     assert await _rows(world["round_id"]) == (0, 0)
     monkeypatch.undo()
     assert (await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])).status_code == 201
+
+
+async def test_no_ballot_lands_after_voting_closed_however_casts_and_the_close_interleave(client):
+    """Casting re-checks the phase where it writes (PostgreSQL: under a shared lock on the round row;
+    SQLite: inside BEGIN IMMEDIATE), so every cast racing the close either is in the opened box or
+    was refused 409 not_voting: participation = opened ballots = accepted casts, nothing left sealed."""
+    from pb.voting.tables import Ballot, Participation, SealedBallot
+
+    world = await round_in_voting_with_voters(client)
+    casts = [cast(client, world, voter, "citywide", [world["proposals"]["citywide"][0]]) for voter in world["voters"]]
+    *responses, _ = await asyncio.gather(*casts, advance(client, world["org_id"], world["round_id"],
+                                                         world["official"], "closed"))
+    accepted = [r for r in responses if r.status_code == 201]
+    assert all(r.status_code == 201 or r.json()["code"] == "not_voting" for r in responses), [r.text for r in responses]
+    round_id = world["round_id"]
+    assert await Participation.count().where(Participation.round == round_id) == len(accepted)
+    assert await Ballot.count().where(Ballot.round == round_id) == len(accepted)
+    assert await SealedBallot.count().where(SealedBallot.round == round_id) == 0
+
+
+async def test_a_cast_that_read_voting_but_writes_after_the_close_committed_is_refused(client, database_url):
+    """Deterministic form of the race above: another connection moves the round to closed and holds
+    the change uncommitted; the cast reads "voting", then its write waits for the row (PostgreSQL:
+    FOR SHARE) or the write lock (SQLite: BEGIN IMMEDIATE); the close commits; the write re-checks
+    the phase, writes nothing and the cast is 409 not_voting."""
+    from pb.voting.tables import Participation, SealedBallot
+
+    world = await round_in_voting_with_voters(client)
+    round_id = world["round_id"]
+    async with _phase_change_held_open(database_url, round_id, "closed") as commit:
+        pending = asyncio.create_task(cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]]))
+        await asyncio.sleep(0.5)  # the cast has read "voting" and waits to write
+        assert not pending.done()
+        await commit()
+    refused = await pending
+    assert refused.status_code == 409 and refused.json()["code"] == "not_voting", refused.text
+    assert await Participation.count().where(Participation.round == round_id) == 0
+    assert await SealedBallot.count().where(SealedBallot.round == round_id) == 0
+
+
+@asynccontextmanager
+async def _phase_change_held_open(database_url: str, round_id: int, phase: str):
+    """On a connection of its own: UPDATE the round's phase and keep the transaction open until the
+    block calls ``commit()`` (as a close does while it runs)."""
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("UPDATE round SET phase = ? WHERE id = ?", (phase, round_id))
+
+        async def commit() -> None:
+            connection.execute("COMMIT")
+        try:
+            yield commit
+        finally:
+            connection.close()
+        return
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url)
+    transaction = connection.transaction()
+    await transaction.start()
+    await connection.execute("UPDATE round SET phase = $1 WHERE id = $2", phase, round_id)
+    try:
+        yield transaction.commit
+    finally:
+        await connection.close()
+
+
+async def test_a_closed_round_refuses_ballots_although_its_configuration_is_cached(client):
+    """The frozen configuration is cached per process, the phase never: closing takes effect at once."""
+    world = await round_in_voting_with_voters(client)
+    north = world["proposals"]["north"]
+    assert (await cast(client, world, world["voters"][0], "north", [north[0]])).status_code == 201
+    await advance(client, world["org_id"], world["round_id"], world["official"], "closed")
+    refused = await cast(client, world, world["voters"][1], "north", [north[0]])
+    assert refused.status_code == 409 and refused.json()["code"] == "not_voting", refused.text
+    assert "closed" in refused.json()["detail"]
+    budgets = await client.get(round_url(world, "/my-budgets"), headers=world["voters"][1])
+    assert budgets.status_code == 409 and budgets.json()["code"] == "not_voting"
+
+
+async def test_the_cached_configuration_is_the_one_the_stored_hash_names(client):
+    """The cache is addressed by the configuration's hash, read fresh with the phase: a stored
+    configuration that changed (here by hand; pb never re-freezes a round) is read anew, and one
+    whose text does not match its hash is never served."""
+    from pb.core.canonical import canonical_json
+    from pb.rounds import repo as rounds_repo
+    from pb.rounds.tables import Round
+
+    world = await round_in_voting_with_voters(client)
+    round_id, old_hash = world["round_id"], world["frozen_config_hash"]
+    config = await rounds_repo.frozen_config_by_hash(round_id, old_hash)
+    assert config is not None and config["round_id"] == round_id
+    renamed = {**config, "title": "Renamed"}
+    new_hash = sha256_hex(canonical_json(renamed))
+    await Round.update({Round.frozen_config: canonical_json(renamed), Round.frozen_config_hash: new_hash}).where(
+        Round.id == round_id)
+    assert (await rounds_repo.frozen_config_by_hash(round_id, new_hash))["title"] == "Renamed"
+    assert (await rounds_repo.frozen_config_by_hash(round_id, old_hash))["title"] == config["title"]  # by content
+    assert await rounds_repo.frozen_config_by_hash(round_id, "0" * 64) is None
+    response = await cast(client, world, world["voters"][0], "north", [world["proposals"]["north"][0]])
+    assert json.loads(response.json()["content"])["config_hash"] == new_hash
 
 
 async def test_invalid_ballots_are_422_naming_the_constraint(client):
