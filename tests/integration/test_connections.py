@@ -1,0 +1,127 @@
+"""Connection reuse (pb.engines): one checkout per request, nothing leaked, rollbacks intact, and
+SQLite bursts answered 2xx/409/503-with-Retry-After, never 500, with every acknowledged write stored."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pb import db
+from tests.helpers import PASSWORD, create_organisation, member_with_roles, sign_up_and_log_in
+
+pytestmark = [pytest.mark.anyio, pytest.mark.db]
+
+
+def _pool():
+    return db.current_engine().pool
+
+
+async def test_a_request_of_many_queries_checks_out_one_connection(client):
+    organisation_id, _ = await create_organisation(client)
+    _, headers = await sign_up_and_log_in(client)
+    engine, pool = db.current_engine(), _pool()
+    queries, checkouts = engine.query_id, pool.checkouts
+
+    response = await client.post(f"/api/orgs/{organisation_id}/join", headers=headers)
+
+    assert response.status_code == 204, response.text
+    assert engine.query_id - queries >= 3  # organisation, membership, insert (in a transaction)
+    assert pool.checkouts - checkouts == 1
+    assert pool.in_use == 0
+
+
+async def test_no_connection_is_left_checked_out_after_requests_that_fail(client, monkeypatch):
+    organisation_id, official = await create_organisation(client)
+    user_id, headers = await member_with_roles(client, organisation_id, official)
+    roles_url = f"/api/orgs/{organisation_id}/members/{user_id}/roles"
+    from pb.accounts import service
+
+    async def audit_fails(*args, **kwargs):
+        raise RuntimeError("the audit log failed half-way through the transaction")
+
+    statuses = []
+    for _ in range(3):
+        statuses.append((await client.post(f"/api/orgs/{organisation_id}/join", headers=headers)).status_code)
+        statuses.append((await client.get(f"/api/orgs/{organisation_id + 999}/members", headers=official)).status_code)
+        statuses.append((await client.get("/api/no/such/route")).status_code)
+        with monkeypatch.context() as patch:
+            patch.setattr(service.audit, "record", audit_fails)
+            statuses.append((await client.put(roles_url, json={"roles": ["reviewer"]}, headers=official)).status_code)
+
+    assert set(statuses) == {409, 404, 500}
+    assert _pool().in_use == 0
+    members = (await client.get(f"/api/orgs/{organisation_id}/members", headers=official)).json()
+    mine = next(member for member in members if member["user_id"] == user_id)
+    assert "reviewer" not in mine["roles"]  # each failed transaction was rolled back
+    response = await client.put(roles_url, json={"roles": ["reviewer"]}, headers=official)
+    assert response.status_code == 204, response.text  # and the connections still work
+
+
+async def test_a_transaction_outside_requests_rolls_back_and_returns_its_connection(client):
+    from pb.accounts import repo
+
+    pool = _pool()
+    with pytest.raises(RuntimeError):
+        async with db.write_transaction():
+            await repo.insert_user("ghost@example.org", "Ghost", "not-a-login-hash")
+            raise RuntimeError("after the insert")
+    assert await repo.user_by_email("ghost@example.org") is None
+    assert pool.in_use == 0
+
+
+# --- SQLite under a burst -----------------------------------------------------------------------
+
+@pytest.fixture
+def settings(settings):
+    """Tiny pool and queue: a burst of writers meets a full queue at once."""
+    return settings.with_overrides(database_pool_size=3, database_queue_seconds=0.01)
+
+
+def _only_sqlite(database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the write queue is SQLite's (PostgreSQL has many writers)")
+
+
+async def test_a_writer_that_cannot_get_its_turn_is_told_when_to_come_back(client, database_url):
+    _only_sqlite(database_url)
+    queue = db.current_engine().write_queue
+    await queue.take_turn()  # someone else is writing (outside requests: no time limit)
+    try:
+        response = await client.post("/api/auth/signup", json={
+            "email": "late@example.org", "password": PASSWORD, "display_name": "Late"})
+    finally:
+        queue.end_turn()
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "1"
+    assert response.json()["code"] == "server_busy"
+    assert "The server is busy" in response.json()["detail"] and "try again in 1 second" in response.json()["detail"]
+    assert _pool().in_use == 0
+
+
+async def test_a_burst_of_writers_gets_answers_never_a_500_and_every_acknowledged_write_is_stored(
+        client, database_url):
+    """Invariant: under a burst every writer gets 201 or 503 with Retry-After (never 500, never a
+    hang near the busy timeout), and every 201 names a stored row."""
+    _only_sqlite(database_url)
+    from pb.accounts import repo
+
+    emails = [f"burst{n}@example.org" for n in range(40)]
+
+    async def sign_up(email: str):
+        return email, await client.post("/api/auth/signup", json={
+            "email": email, "password": PASSWORD, "display_name": email.split("@")[0]})
+
+    answers = await asyncio.gather(*(sign_up(email) for email in emails))
+
+    statuses = {response.status_code for _, response in answers}
+    assert statuses <= {201, 503}, statuses
+    assert 201 in statuses and 503 in statuses  # with a 10 ms queue, some writers must be turned away
+    for email, response in answers:
+        stored = await repo.user_by_email(email)
+        if response.status_code == 201:
+            assert stored is not None and stored.id == response.json()["id"]
+        else:
+            assert stored is None
+            assert int(response.headers["Retry-After"]) >= 1
+    assert _pool().in_use == 0
