@@ -333,24 +333,26 @@ class PooledSQLiteTransaction(SQLiteTransaction):
     """A transaction on a pooled connection; an IMMEDIATE or EXCLUSIVE one waits for its write turn
     (after taking its connection: the turn's holder must never wait for a connection)."""
 
-    __slots__ = ("_writes",)
+    __slots__ = ("_pool", "_queue")
 
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
             return self._parent
-        self._writes = self.transaction_type is not TransactionType.deferred
-        self.connection = await self.engine.pool.acquire()
+        # Kept: at shutdown the engine drops its pool while the last requests finish.
+        self._pool = self.engine.pool
+        self._queue = self.engine.write_queue if self.transaction_type is not TransactionType.deferred else None
+        self.connection = await self._pool.acquire()
         try:
-            if self._writes:
-                await self.engine.write_queue.take_turn()
+            if self._queue is not None:
+                await self._queue.take_turn()
             try:
                 await self.begin()
             except BaseException:
-                if self._writes:
-                    self.engine.write_queue.end_turn()
+                if self._queue is not None:
+                    self._queue.end_turn()
                 raise
         except BaseException:
-            await self.engine.pool.release(self.connection)
+            await self._pool.release(self.connection)
             raise
         self.context = self.engine.current_transaction.set(self)
         return self
@@ -366,7 +368,7 @@ class PooledSQLiteTransaction(SQLiteTransaction):
                 await self.commit()
         finally:
             self.engine.current_transaction.reset(self.context)
-            if self._writes:
-                self.engine.write_queue.end_turn()
-            await self.engine.pool.release(self.connection)
+            if self._queue is not None:
+                self._queue.end_turn()
+            await self._pool.release(self.connection)
         return exception is None

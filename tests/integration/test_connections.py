@@ -78,6 +78,25 @@ def settings(settings):
     return settings.with_overrides(database_pool_size=3, database_queue_seconds=0.01)
 
 
+async def test_when_every_connection_is_taken_pages_and_api_answer_503_with_retry_after(client):
+    pool = _pool()
+    taken = [await pool.acquire() for _ in range(pool.size)]  # outside requests: no time limit
+    try:
+        page = await client.get("/", headers={"accept-language": "pl"})
+        api = await client.get("/api/me", headers={"Authorization": "Bearer x"})
+        login = await client.post("/api/auth/login", json={"email": "a@example.org", "password": PASSWORD})
+    finally:
+        for connection in taken:
+            await pool.release(connection)
+    assert page.status_code == 503 and page.headers["Retry-After"] == "1"
+    assert "Serwer jest zajęty; spróbuj ponownie za kilka sekund." in page.text
+    assert login.status_code == 503 and login.headers["Retry-After"] == "1", login.text
+    assert "all database connections are in use" in login.json()["detail"]
+    assert api.status_code == 401  # a request that needs no database is not held up
+    assert pool.in_use == 0
+    assert (await client.get("/")).status_code == 200
+
+
 def _only_sqlite(database_url: str) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("the write queue is SQLite's (PostgreSQL has many writers)")
