@@ -270,7 +270,12 @@ class WriteQueue:
         self._turn.release()
 
 
-WRITING_QUERIES = {"insert", "update", "delete"}
+WRITING_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _writes(query: str) -> bool:
+    """A plain write (Piccolo marks only inserts in ``query_type``; updates and deletes are "generic")."""
+    return query.lstrip()[:7].upper().startswith(WRITING_STATEMENTS)
 
 
 class PooledSQLiteEngine(SQLiteEngine):
@@ -301,7 +306,7 @@ class PooledSQLiteEngine(SQLiteEngine):
             return await super()._run_in_new_connection(query, args, query_type, table)
         connection = await pool.acquire()
         try:
-            if query_type not in WRITING_QUERIES:
+            if not _writes(query):
                 return await _fetch_all(connection, query, args)
             await queue.take_turn()
             try:

@@ -144,3 +144,24 @@ async def test_a_burst_of_writers_gets_answers_never_a_500_and_every_acknowledge
             assert stored is None
             assert int(response.headers["Retry-After"]) >= 1
     assert _pool().in_use == 0
+
+
+async def test_plain_updates_and_inserts_wait_for_the_write_turn_and_reads_do_not(client, database_url):
+    _only_sqlite(database_url)
+    from pb.accounts import repo
+    from pb.accounts.tables import User
+
+    user_id = await repo.insert_user("turn@example.org", "Turn", "not-a-login-hash")
+    queue = db.current_engine().write_queue
+    await queue.take_turn()
+    try:
+        assert (await repo.user_by_id(user_id)).display_name == "Turn"  # a read goes ahead
+        update = asyncio.ensure_future(User.update({User.display_name: "Renamed"}).where(User.id == user_id).run())
+        insert = asyncio.ensure_future(repo.insert_user("second@example.org", "Second", "not-a-login-hash"))
+        await asyncio.sleep(0.2)
+        assert not update.done() and not insert.done()
+    finally:
+        queue.end_turn()
+    await asyncio.gather(update, insert)
+    assert (await repo.user_by_id(user_id)).display_name == "Renamed"
+    assert await repo.user_by_email("second@example.org") is not None
