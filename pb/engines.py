@@ -83,13 +83,15 @@ def in_request() -> bool:
     return lease is not None and lease.serves_this_task()
 
 
-async def wait_or_busy(waiting: Any, wait_seconds: float, what: str) -> Any:
-    """Await ``waiting``; inside a request, give up after ``wait_seconds`` with ``ServerBusy``."""
-    if not in_request():
-        return await waiting
+async def take(turn: asyncio.Semaphore, wait_seconds: float, what: str) -> None:
+    """Acquire ``turn``, in order of arrival; inside a request, give up after ``wait_seconds`` with
+    ``ServerBusy`` (outside requests, e.g. a background job, wait as long as it takes)."""
+    if not turn.locked() or not in_request():
+        await turn.acquire()
+        return
     try:
         async with asyncio.timeout(wait_seconds):
-            return await waiting
+            await turn.acquire()
     except TimeoutError:
         raise busy(wait_seconds, what) from None
 
@@ -113,10 +115,7 @@ class FairPool(Generic[Connection]):
         self.wait_seconds = wait_seconds
         self._slots = asyncio.Semaphore(size)
         self.checkouts = 0
-
-    @property
-    def in_use(self) -> int:
-        return self.size - self._slots._value
+        self.in_use = 0
 
     async def acquire(self) -> Connection:
         lease = _lease.get()
@@ -134,16 +133,18 @@ class FairPool(Generic[Connection]):
         await self._check_in(connection)
 
     async def _check_out(self) -> Connection:
-        await wait_or_busy(self._slots.acquire(), self.wait_seconds, "all database connections are in use")
+        await take(self._slots, self.wait_seconds, "all database connections are in use")
         try:
             connection = await self._take()
         except BaseException:
             self._slots.release()
             raise
         self.checkouts += 1
+        self.in_use += 1
         return connection
 
     async def _check_in(self, connection: Connection) -> None:
+        self.in_use -= 1
         try:
             await self._give(connection)
         finally:
@@ -261,10 +262,12 @@ class WriteQueue:
 
     def __init__(self, wait_seconds: float):
         self.wait_seconds = wait_seconds
-        self._turn = asyncio.Lock()
+        # A semaphore, not a Lock: its locked() also counts queued waiters, so a newcomer never
+        # skips the timeout by arriving in the instant between a release and the next waiter's turn.
+        self._turn = asyncio.BoundedSemaphore(1)
 
     async def take_turn(self) -> None:
-        await wait_or_busy(self._turn.acquire(), self.wait_seconds, "too many changes are waiting to be saved")
+        await take(self._turn, self.wait_seconds, "too many changes are waiting to be saved")
 
     def end_turn(self) -> None:
         self._turn.release()
