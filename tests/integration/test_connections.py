@@ -70,6 +70,31 @@ async def test_a_transaction_outside_requests_rolls_back_and_returns_its_connect
     assert pool.in_use == 0
 
 
+async def test_a_cancelled_transaction_rolls_back_and_frees_its_connection_and_write_turn(client):
+    """A client that goes away cancels its request's task, possibly inside a transaction."""
+    from pb.accounts import repo
+
+    inside = asyncio.Event()
+
+    async def slow_write() -> None:
+        async with db.write_transaction():
+            await repo.insert_user("gone@example.org", "Gone", "not-a-login-hash")
+            inside.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.ensure_future(slow_write())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _pool().in_use == 0
+    async with asyncio.timeout(10):  # the write turn is free again
+        async with db.write_transaction():
+            await repo.insert_user("next@example.org", "Next", "not-a-login-hash")
+    assert await repo.user_by_email("gone@example.org") is None
+    assert await repo.user_by_email("next@example.org") is not None
+
+
 # --- SQLite under a burst -----------------------------------------------------------------------
 
 @pytest.fixture
