@@ -80,8 +80,9 @@ def is_postgres(engine: Engine | None = None) -> bool:
 async def write_transaction() -> AsyncIterator[None]:
     """One transaction for one use case.
 
-    SQLite: ``BEGIN IMMEDIATE`` takes the write lock at the start, so concurrent writers queue on
-    the busy timeout instead of failing with "database is locked" half-way. PostgreSQL: a normal
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock at the start, so concurrent writers never fail
+    with "database is locked" half-way; they wait their turn in the engine's write queue first (in a
+    request, at most ``database.queue_seconds``, then 503 ``ServerBusy``). PostgreSQL: a normal
     transaction (READ COMMITTED); invariants are kept by constraints and conditional updates.
     Unique violations surface as ``Conflict``.
     """
