@@ -34,7 +34,8 @@ POOL_SIZE = 10
 QUEUE_SECONDS = 5.0
 
 
-def make_engine(database_url: str, pool_size: int = POOL_SIZE, queue_seconds: float = QUEUE_SECONDS) -> Engine:
+def make_engine(database_url: str, pool_size: int = POOL_SIZE, queue_seconds: float = QUEUE_SECONDS,
+                sqlite_synchronous: str = "full") -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql://…`` URLs: up to ``pool_size`` connections
     once started; a request that waits ``queue_seconds`` for a connection (or SQLite's write turn)
     is answered 503."""
@@ -44,6 +45,7 @@ def make_engine(database_url: str, pool_size: int = POOL_SIZE, queue_seconds: fl
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return PooledSQLiteEngine(path=path, pool_size=pool_size, wait_seconds=queue_seconds,
+                                  synchronous_normal=sqlite_synchronous == "normal",
                                   timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
     if parsed.scheme in {"postgres", "postgresql"}:
         return PooledPostgresEngine(config={"dsn": database_url}, pool_size=pool_size, wait_seconds=queue_seconds)
@@ -115,7 +117,8 @@ async def prepare_engine(engine: Engine) -> None:
 
 
 def engine_for(settings: "Settings") -> Engine:
-    return make_engine(settings.database_url, settings.database_pool_size, settings.database_queue_seconds)
+    return make_engine(settings.database_url, settings.database_pool_size, settings.database_queue_seconds,
+                       settings.database_sqlite_synchronous)
 
 
 async def start(engine: Engine) -> None:

@@ -216,9 +216,10 @@ class PooledPostgresEngine(PostgresEngine):
 class SQLitePool(FairPool):
     """Open aiosqlite connections kept for reuse (each has its thread; opening one costs ~1.6 ms)."""
 
-    def __init__(self, connection_kwargs: dict, size: int, wait_seconds: float):
+    def __init__(self, connection_kwargs: dict, size: int, wait_seconds: float, synchronous_normal: bool = False):
         super().__init__(size, wait_seconds)
         self._connection_kwargs = connection_kwargs
+        self._synchronous_normal = synchronous_normal
         self._idle: list[aiosqlite.Connection] = []
         self._closed = False
 
@@ -232,6 +233,8 @@ class SQLitePool(FairPool):
         # timeout comes from the connection's ``timeout``; WAL lets readers run beside the writer.
         await connection.execute("PRAGMA foreign_keys = 1")
         await connection.execute("PRAGMA journal_mode = WAL")
+        if self._synchronous_normal:  # else SQLite's default (or what a connection factory chose)
+            await connection.execute("PRAGMA synchronous = NORMAL")
         return connection
 
     async def _give(self, connection: aiosqlite.Connection) -> None:
@@ -284,16 +287,18 @@ def _writes(query: str) -> bool:
 class PooledSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLiteEngine on a ``SQLitePool``, with the ``WriteQueue`` in front of writes."""
 
-    def __init__(self, path: str, pool_size: int, wait_seconds: float, **connection_kwargs: Any):
+    def __init__(self, path: str, pool_size: int, wait_seconds: float, synchronous_normal: bool = False,
+                 **connection_kwargs: Any):
         super().__init__(path=path, **connection_kwargs)
         self.pool_size = pool_size
         self.wait_seconds = wait_seconds
+        self.synchronous_normal = synchronous_normal
         self.pool: Optional[SQLitePool] = None
         self.write_queue: Optional[WriteQueue] = None
 
     async def start_connection_pool(self) -> None:
         if self.pool is None:
-            self.pool = SQLitePool(self.connection_kwargs, self.pool_size, self.wait_seconds)
+            self.pool = SQLitePool(self.connection_kwargs, self.pool_size, self.wait_seconds, self.synchronous_normal)
             self.write_queue = WriteQueue(self.wait_seconds)
 
     async def close_connection_pool(self) -> None:

@@ -124,7 +124,7 @@ async def test_when_every_connection_is_taken_pages_and_api_answer_503_with_retr
 
 def _only_sqlite(database_url: str) -> None:
     if not database_url.startswith("sqlite"):
-        pytest.skip("the write queue is SQLite's (PostgreSQL has many writers)")
+        pytest.skip("SQLite only: its write queue and connection settings")
 
 
 async def test_a_writer_that_cannot_get_its_turn_is_told_when_to_come_back(client, database_url):
@@ -175,6 +175,19 @@ async def test_a_burst_of_writers_gets_answers_never_a_500_and_every_acknowledge
         else:  # refused twice (503/409): a 409 means the other request stored it and said 201
             assert stored is None
     assert _pool().in_use == 0
+
+
+@pytest.mark.parametrize("synchronous, pragma", [("full", 2), ("normal", 1)])
+async def test_served_sqlite_connections_use_the_configured_synchronous_mode(settings, database_url, synchronous,
+                                                                           pragma):
+    _only_sqlite(database_url)
+    from pb.app import create_app
+
+    app = create_app(settings.with_overrides(database_sqlite_synchronous=synchronous))
+    async with app.lifespan():
+        rows = await db.current_engine().run_ddl("PRAGMA synchronous")
+        assert rows == [{"synchronous": pragma}]
+        assert (await db.current_engine().run_ddl("PRAGMA journal_mode")) == [{"journal_mode": "wal"}]
 
 
 async def test_plain_updates_and_inserts_wait_for_the_write_turn_and_reads_do_not(client, database_url):
