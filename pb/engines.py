@@ -297,7 +297,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         self.write_queue: Optional[WriteQueue] = None
 
     async def start_connection_pool(self) -> None:
-        if self.pool is None:
+        # SQLite before 3.35 has no RETURNING; Piccolo's own path then fetches inserted keys itself.
+        if self.pool is None and self.get_version_sync() >= 3.35:
             self.pool = SQLitePool(self.connection_kwargs, self.pool_size, self.wait_seconds, self.synchronous_normal)
             self.write_queue = WriteQueue(self.wait_seconds)
 
