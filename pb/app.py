@@ -32,6 +32,7 @@ from pb.core.problem_docs import document_problems
 from pb.core.problems import domain_error, http_error, server_error
 from pb.core.ratelimit import RateLimiter, parse_networks
 from pb.core.request_checks import path_values_are_sane, strict_json_body
+from pb.engines import RequestConnectionMiddleware
 from pb.resources import FRONTEND
 from pb.settings import Settings, get_settings
 from pb.web.router import build_router
@@ -67,10 +68,12 @@ def _declare_bearer_security(handlers: list) -> list:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
+    """The app for ``settings`` (default: the process's, which makes this the factory uvicorn's
+    worker processes call: ``pb.app:create_app``)."""
     settings = settings or get_settings()
     configure_logging()
     configure_password_hashing(settings.password_time_cost, settings.password_memory_kib)
-    engine = db.make_engine(settings.database_url)
+    engine = db.engine_for(settings)
     db.bind_engine(engine)
     round_keys = RoundKeyStore(settings.secrets_dir)
     from pb.payments import runtime as payments
@@ -122,7 +125,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         state=state,
         dependencies={"actor": Provide(provide_actor, sync_to_thread=False)},
-        middleware=[DefineMiddleware(AccessTokenMiddleware)],
+        # One database connection per request (pb.engines), outermost so every query shares it.
+        middleware=[RequestConnectionMiddleware, DefineMiddleware(AccessTokenMiddleware)],
         guards=[path_values_are_sane],
         before_request=strict_json_body,
         before_send=[security_headers(settings.public_url), send_request_id],

@@ -40,7 +40,7 @@ def _run(settings: Settings, work: Callable[[], Awaitable[T]], engine: Engine | 
         from pb.audit.service import configure_checkpoints
 
         configure_checkpoints(settings.secrets_dir)
-        engine = engine or db.make_engine(settings.database_url)
+        engine = engine or db.engine_for(settings)
         db.bind_engine(engine)
         try:
             await db.start(engine)
@@ -79,21 +79,32 @@ def _exit_unless_ready(call: Callable[[], T]) -> T:
         raise click.ClickException(str(problem)) from problem
 
 
-def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+def _serve(settings: Settings, host: str | None, port: int | None, workers: int = 1) -> None:
     import uvicorn
 
     from pb.app import create_app
 
+    if workers > 1 and not settings.is_postgres:
+        click.echo("pb serve --workers needs PostgreSQL: on SQLite, writers queue inside one process, "
+                   "so serve with one worker (the default).", err=True)
+        sys.exit(2)
     _check_payments(settings)
     _run(settings, _nothing)  # the database must be there and migrated before we listen
     settings = settings.serving_at(host or settings.host, port or settings.port)
     url = f"http://{settings.host}:{settings.port}"
-    click.echo(f"pb is serving at {url}/  (API docs: {url}/schema/swagger)")
+    click.echo(f"pb is serving at {url}/  (API docs: {url}/schema/swagger)"
+               + (f" with {workers} worker processes" if workers > 1 else ""))
     if settings.public_url != url:
         click.echo(f"public URL (links, token issuer): {settings.public_url}")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                # X-Forwarded-For is read by pb itself, only from security.trusted_proxies.
-                proxy_headers=False)
+    # X-Forwarded-For is read by pb itself, only from security.trusted_proxies.
+    options = dict(host=settings.host, port=settings.port, log_level="warning", proxy_headers=False)
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Worker processes build their own app from the settings (config + PB_* variables), so the
+    # host and port chosen here travel to them in the environment.
+    os.environ.update(PB_SERVER_HOST=settings.host, PB_SERVER_PORT=str(settings.port))
+    uvicorn.run("pb.app:create_app", factory=True, workers=workers, **options)
 
 
 async def _nothing() -> None:
@@ -109,9 +120,11 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (default: server.host).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: server.port).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (more than one needs PostgreSQL).")
+def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the web app and the JSON API (prints the URL)."""
-    _serve(load_settings(), host, port)
+    _serve(load_settings(), host, port, workers)
 
 
 @main.command()

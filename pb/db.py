@@ -2,7 +2,8 @@
 
 Piccolo binds each Table to an engine through ``Table._meta.db``. ``bind_engine`` points every pb
 table (and Piccolo's own migration table) at one engine, so the same process can serve SQLite or
-PostgreSQL, and the test suite can run the same tests against both.
+PostgreSQL, and the test suite can run the same tests against both. The engines are Piccolo's with
+connection reuse (``pb.engines``): one pooled connection per request, a write queue on SQLite.
 """
 
 from __future__ import annotations
@@ -10,34 +11,44 @@ from __future__ import annotations
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 from urllib.parse import urlparse
 
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import TransactionType
 
 from pb.core.errors import Conflict
+from pb.engines import PooledPostgresEngine, PooledSQLiteEngine
+
+if TYPE_CHECKING:
+    from pb.settings import Settings
 
 try:  # asyncpg is installed with piccolo[postgres]
     from asyncpg.exceptions import UniqueViolationError
 except ImportError:  # pragma: no cover - PostgreSQL support not installed
     UniqueViolationError = ()  # type: ignore[assignment,misc]
 
-SQLITE_BUSY_TIMEOUT_SECONDS = 30
+SQLITE_BUSY_TIMEOUT_SECONDS = 30  # a backstop: writers queue in pb.engines.WriteQueue first
+POOL_SIZE = 10
+QUEUE_SECONDS = 5.0
 
 
-def make_engine(database_url: str) -> Engine:
-    """An engine for ``sqlite:///path`` or ``postgresql://…`` URLs."""
+def make_engine(database_url: str, pool_size: int = POOL_SIZE, queue_seconds: float = QUEUE_SECONDS,
+                sqlite_synchronous: str = "full") -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql://…`` URLs: up to ``pool_size`` connections
+    once started; a request that waits ``queue_seconds`` for a connection (or SQLite's write turn)
+    is answered 503."""
     parsed = urlparse(database_url)
     if parsed.scheme == "sqlite":
         path = database_url[len("sqlite:///") :] if database_url.startswith("sqlite:///") else parsed.path
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+        return PooledSQLiteEngine(path=path, pool_size=pool_size, wait_seconds=queue_seconds,
+                                  synchronous_normal=sqlite_synchronous == "normal",
+                                  timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
     if parsed.scheme in {"postgres", "postgresql"}:
-        return PostgresEngine(config={"dsn": database_url})
+        return PooledPostgresEngine(config={"dsn": database_url}, pool_size=pool_size, wait_seconds=queue_seconds)
     raise ValueError(f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://")
 
 
@@ -71,8 +82,9 @@ def is_postgres(engine: Engine | None = None) -> bool:
 async def write_transaction() -> AsyncIterator[None]:
     """One transaction for one use case.
 
-    SQLite: ``BEGIN IMMEDIATE`` takes the write lock at the start, so concurrent writers queue on
-    the busy timeout instead of failing with "database is locked" half-way. PostgreSQL: a normal
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock at the start, so concurrent writers never fail
+    with "database is locked" half-way; they wait their turn in the engine's write queue first (in a
+    request, at most ``database.queue_seconds``, then 503 ``ServerBusy``). PostgreSQL: a normal
     transaction (READ COMMITTED); invariants are kept by constraints and conditional updates.
     Unique violations surface as ``Conflict``.
     """
@@ -104,13 +116,18 @@ async def prepare_engine(engine: Engine) -> None:
         await engine.run_ddl("PRAGMA journal_mode=WAL")
 
 
+def engine_for(settings: "Settings") -> Engine:
+    return make_engine(settings.database_url, settings.database_pool_size, settings.database_queue_seconds,
+                       settings.database_sqlite_synchronous)
+
+
 async def start(engine: Engine) -> None:
-    if is_postgres(engine):
-        await engine.start_connection_pool(min_size=1, max_size=10)
+    """Open the engine's connection pool (before it, every query opens its own connection)."""
+    await engine.start_connection_pool()
 
 
 async def stop(engine: Engine) -> None:
-    if is_postgres(engine):
+    if getattr(engine, "pool", None) is not None:
         await engine.close_connection_pool()
 
 

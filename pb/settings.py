@@ -25,6 +25,9 @@ ENV_ALIASES = {
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = "sqlite:///var/pb.sqlite"
+    database_pool_size: int = 10  # connections per server process (pb.engines)
+    database_queue_seconds: float = 5.0  # a request waiting longer for a connection or a write turn gets 503
+    database_sqlite_synchronous: str = "full"  # "normal": no fsync per commit (see config/default.toml)
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
@@ -91,6 +94,8 @@ def _coerce(value: str, like: Any) -> Any:
         return value.lower() in {"1", "true", "yes", "on"}
     if isinstance(like, int):
         return int(value)
+    if isinstance(like, float):
+        return float(value)
     return value
 
 
@@ -113,6 +118,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     configured_public_url = values.get(("server", "public_url")) or ""
     settings = Settings(
         database_url=values[("database", "url")],
+        database_pool_size=int(values[("database", "pool_size")]),
+        database_queue_seconds=float(values[("database", "queue_seconds")]),
+        database_sqlite_synchronous=str(values[("database", "sqlite_synchronous")]).lower(),
         host=host,
         port=port,
         public_url=configured_public_url or local_url(host, port),
@@ -138,6 +146,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     )
     if settings.access_token_minutes > 10 or settings.access_token_minutes < 1:
         raise ValueError("security.access_token_minutes must be between 1 and 10")
+    if settings.database_pool_size < 1 or settings.database_queue_seconds <= 0:
+        raise ValueError("database.pool_size must be at least 1 and database.queue_seconds more than 0")
+    if settings.database_sqlite_synchronous not in {"full", "normal"}:
+        raise ValueError(f"database.sqlite_synchronous must be \"full\" or \"normal\", "
+                         f"not {settings.database_sqlite_synchronous!r}")
     if "public_url" in overrides:
         overrides.setdefault("public_url_explicit", True)
     return replace(settings, **overrides) if overrides else settings

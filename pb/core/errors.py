@@ -66,3 +66,14 @@ class MalformedRequest(DomainError):
 class UnsupportedMediaType(DomainError):
     status_code = 415
     title = "Unsupported media type"
+
+
+class ServerBusy(DomainError):
+    """503: too many requests are waiting for the database; ``Retry-After`` says when to come back."""
+
+    status_code = 503
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail, code="server_busy", extra={"retry_after": retry_after},
+                         headers={"Retry-After": str(retry_after)})

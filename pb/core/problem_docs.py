@@ -4,7 +4,8 @@ The statuses follow from what the route declares, so a route added later is docu
 a JSON body can be unreadable (400), too large (413), of the wrong type (415) or invalid (422);
 a route that is not public needs a token, and the sign-in routes check credentials (401); a role
 guard can refuse (403); ids in the path may name nothing (404); routes under an organisation and
-every write can meet a state that forbids them (409); a rate-limited flow answers 429.
+every write can meet a state that forbids them (409); a rate-limited flow answers 429; any of them
+can find the server too busy to wait for the database (503 with Retry-After, ``pb.engines``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _DESCRIPTIONS = {
     415: "The body is not sent as 'Content-Type: application/json'.",
     422: "A value breaks a rule; ``errors`` names each bad field with a JSON pointer.",
     429: "Too many requests in this flow from you; wait and try again.",
+    503: "The server is busy (a burst of requests is waiting for the database); 'Retry-After' says when "
+         "to try again.",
 }
 _READS = {"GET", "HEAD"}
 
@@ -60,6 +63,7 @@ def error_statuses(handler: HTTPRouteHandler) -> list[int]:
     # a rate_limited(...) guard, or a handler that limits itself (login) and says so in its opt
     if handler.opt.get("rate_limited") or any(name.startswith("rate_limited") for name in _guard_names(handler)):
         statuses.add(429)
+    statuses.add(503)
     return sorted(statuses)
 
 

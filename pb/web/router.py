@@ -41,11 +41,11 @@ class WebCSRFMiddleware:
         await self._inner(scope, receive, send)
 
 
-def _error_page(request: Request, status: int, detail: str) -> Response:
+def _error_page(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
     titles = {400: _("Bad request"), 401: _("Sign in first"), 403: _("Not allowed"), 404: _("Page not found"),
               405: _("Not allowed"), 409: _("Not possible now"), 422: _("Please check your input"),
-              429: _("Too many requests")}
-    return Template("error.html", status_code=status, context={
+              429: _("Too many requests"), 503: _("Server busy")}
+    return Template("error.html", status_code=status, headers=headers, context={
         "viewer": request.scope.get("state", {}).get("pb_viewer"), "status": status,
         "title": titles.get(status, _("Something went wrong")), "detail": detail,
     })
@@ -54,8 +54,10 @@ def _error_page(request: Request, status: int, detail: str) -> Response:
 def _domain_error(request: Request, error: DomainError) -> Response:
     messages = {404: _("There is no such page here, or it is not visible to you."),
                 403: _("You may not do this."),
-                429: _("Too many attempts from your address; wait a minute and try again.")}
-    return _error_page(request, error.status_code, messages.get(error.status_code, _("This is not possible now.")))
+                429: _("Too many attempts from your address; wait a minute and try again."),
+                503: _("The server is busy; try again in a few seconds.")}
+    return _error_page(request, error.status_code, messages.get(error.status_code, _("This is not possible now.")),
+                       error.headers)
 
 
 def _http_error(request: Request, error: HTTPException) -> Response:
