@@ -42,6 +42,9 @@ STOP_REASONS = {
 # after a tracked run that allows no skip, this many fast runs before the next tracked
 # one, then four times as many each time (a tracked run costs about as much as eight fast)
 FIRST_BACKOFF = 8
+# ... or, when the run was stable for only a fraction h of a step, about 1/h steps (at most
+# this many): large electorates (Łódź 2023: h ≈ 0.01 step) never skip, small ones often do
+MAX_BACKOFF = 1024
 
 
 def _fits_one_more(el: Electorate, winners: list[int], spent, among) -> bool:
@@ -147,9 +150,21 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
                 return _ended(el, mes_run(el, previous_at), "step_limit"), iterations
         else:
             if track:
-                plain_left, backoff = backoff, backoff * 4
+                plain_left, backoff = _backoff(backoff, run.stable_for, increment), backoff * 4
             previous, previous_at = run, None
         k += 1
+
+
+def _backoff(backoff: int, stable_for, increment) -> int:
+    """Fast runs before the next tracked one, after a tracked run stable for less than a step.
+
+    Why: a run stable for h < one step has structural changes (a class reaching a payment
+    cap, two ρ crossing) about every h; the chance that a later run is stable for a whole
+    step is then small for about 1/h steps, and a tracked run costs several fast ones.
+    """
+    if stable_for is None or stable_for <= 0:  # no limit, or an exact tie: no estimate
+        return backoff
+    return max(backoff, min(MAX_BACKOFF, math.ceil(Fraction(increment) / Fraction(stable_for))))
 
 
 def _exact_or_fast(el: Electorate, fast: bool):
