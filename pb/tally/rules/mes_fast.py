@@ -130,10 +130,13 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
     round_no = 0
     while active:
         round_no += 1
-        active.sort(key=lambda p: (lower[p], p))
+        active.sort(key=lower.__getitem__)  # the order among equal bounds does not matter
         best_hi = float("inf")
-        found: dict[int, tuple] = {}  # evaluated candidates: (lo, hi, class ids, voters)
+        found: dict[int, tuple] = {}  # evaluated candidates: (lo, hi, class ids, voters, budgets, split)
         keep: list[int] = []
+        # every class budget is within ``err`` of its float: a supporter set's money within
+        # voters · err, the payment cap within that too (the money function has slope ≥ 1)
+        err = ledger.err
         for pos, p in enumerate(active):
             if lower[p] > best_hi:
                 keep.extend(active[pos:])
@@ -142,13 +145,21 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
             budgets = ledger.floats[ids]
             money = float(w @ budgets)
             tol = _tolerance(len(ids), a.voters[p])
-            if money < cost_f[p] * (1 - tol) or (
-                    money <= cost_f[p] * (1 + tol) and not ledger.can_pay(cost[p], ids, w)):
+            spread = 4 * a.voters[p] * err  # twice the error the budgets' floats can add
+            slack = cost_f[p] * tol + spread
+            if money < cost_f[p] - slack:
+                run.dropped[p] = {"round": round_no}
+                continue
+            close = money <= cost_f[p] + slack
+            if close and not ledger.can_pay(cost[p], ids, w):
                 run.dropped[p] = {"round": round_no}
                 continue
             keep.append(p)
             order = np.argsort(budgets, kind="stable")
             b, ws = budgets[order], w[order]
+            if close:  # affordable, barely: the float ρ has no proven bound, exact ρ if needed
+                found[p] = (lower[p], float("inf"), ids[order], ws, b, len(b) - 1)
+                continue
             # money paid, and voters served, by the poorer classes before each one
             paid_before = np.zeros(len(b))
             np.cumsum((b * ws)[:-1], out=paid_before[1:])
@@ -159,8 +170,9 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
             fits = caps <= b
             split = int(np.argmax(fits)) if fits.any() else len(b) - 1
             rho = caps[split] / unit_f[p]
-            lo, hi = rho * (1 - tol), rho * (1 + tol)
-            lower[p] = lo
+            widen = spread / unit_f[p]
+            lo, hi = rho * (1 - tol) - widen, rho * (1 + tol) + widen
+            lower[p] = max(lo, lower[p])
             found[p] = (lo, hi, ids[order], ws, b, split)
             if hi < best_hi:
                 best_hi = hi
@@ -170,11 +182,12 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
         near = [p for p, (lo, *_rest) in found.items() if lo <= best_hi]
         best = None
         for p in sorted(near):  # increasing index: the first of equal ρ wins the tie
-            classes = ledger.exact_order(*found[p][2:5])
-            paid_by_rich, rich, split = ledger.exact_cap(cost[p], classes, found[p][5])
+            _, _, ids, ws, b, split = found[p]
+            ids = ledger.exact_order(ids, b)
+            paid_by_rich, rich, split = ledger.exact_cap(cost[p], ids, ws, split)
             r = Q(paid_by_rich, rich) / unit[p]  # ρ times the common denominator
             if best is None or r < best:
-                best, winner, settled = r, p, (paid_by_rich, rich, classes, split)
+                best, winner, settled = r, p, (paid_by_rich, rich, ids, split)
         active.remove(winner)
         winners.append(winner)
         run.spent += cost[winner]
@@ -186,54 +199,77 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
 
 
 class _Ledger:
-    """Exact money per voter of every budget class, as integers over one common denominator.
+    """Exact money per voter of every budget class, from the exact payment cap of each round.
 
-    Why: exact budgets are rationals whose denominators grow with every round (each
-    payment cap divides by a voter count); as ``mpq`` every operation would pay for a
-    gcd. Over a common denominator D they are plain integers: class c has
-    ``num[c] · scale[version[c]] / D``. A round multiplies D by the payers' voter count
-    V; instead of rescaling every class, the per-version ``scale`` factors are
-    multiplied (one per round so far). ``floats`` holds each class's budget correctly
-    rounded (int / int division is correctly rounded in Python).
+    Why: every voter with money left after a round either paid that round's payment cap
+    or nothing, so class c holds exactly start − Σ cap_r over the rounds r in which its
+    voters paid the cap (row c of ``paid``, 0/1 per round); class 1 holds nothing.
+    Only the caps are exact numbers: integers over one common denominator D (the
+    budgets' rationals would pay for a gcd per operation; their denominators reach
+    ~150 digits after 50 rounds), rescaled by each round's payers' voter count. The
+    exact money of a set of classes is then one numpy product (voters per round) and
+    one integer sum over the rounds, not a sum over classes; a class's own budget is
+    needed exactly only where floats cannot decide. ``floats`` holds each class's budget
+    as a float: the start correctly rounded, then one float subtraction of the
+    correctly rounded cap per payment, so every float is within ``err`` (a few
+    roundings of the start per round) of the exact budget.
     """
 
-    __slots__ = ("num", "version", "scale", "denominator", "floats")
+    __slots__ = ("denominator", "start_num", "caps", "paid", "floats", "err", "step", "classes")
 
     def __init__(self, start, cost_denominators: int):
         d = math.lcm(int(start.denominator), cost_denominators)
         self.denominator = d
-        self.num = [int(start * d), 0]
-        self.version = [0, 0]
-        self.scale = [1]
+        self.start_num = int(start * d)  # the start over D
+        self.caps: list[int] = []  # each round's payment cap over D
+        self.paid = np.zeros((64, 16), dtype=np.uint8)
         self.floats = np.empty(64, dtype=np.float64)
-        self.floats[0], self.floats[1] = float(start), 0.0
+        start_f = float(start)
+        self.floats[0], self.floats[1] = start_f, 0.0
+        self.classes = 2
+        # each float subtraction (budget − cap, both at most the start) adds at most two
+        # roundings of the start: 2**-52 · start; counted twice
+        self.step = start_f * 2 * 2.0**-52
+        self.err = self.step
 
     def numerator(self, c: int) -> int:
-        return self.num[c] * self.scale[self.version[c]]
+        """Class c's exact budget over D."""
+        if c == 1:
+            return 0
+        rounds = np.flatnonzero(self.paid[c, :len(self.caps)]).tolist()
+        caps = self.caps
+        return self.start_num - sum([caps[r] for r in rounds])
 
-    def numerators(self, ids) -> list[int]:
-        """``numerator`` of several classes (one list comprehension: the hot loop)."""
-        num, scale, version = self.num, self.scale, self.version
-        return [num[c] * scale[version[c]] for c in ids]
+    def money(self, ids, weights) -> int:
+        """Exact money over D held by ``weights`` voters in each class of ``ids`` (not class 1)."""
+        total = int(weights.sum()) * self.start_num
+        if self.caps and len(ids):
+            per_round = weights @ self.paid[ids, :len(self.caps)]  # integers < 2**53: exact
+            total -= sum(map(mul, self.caps, per_round.astype(np.int64).tolist()))
+        return total
 
     def can_pay(self, cost, ids, weights) -> bool:
         """Exact: the classes' voters hold at least ``cost``."""
-        money = sum(map(mul, self.numerators(ids.tolist()), weights.astype(np.int64).tolist()))
-        return money >= int(cost * self.denominator)
+        return self.money(ids, weights) >= int(cost * self.denominator)
 
-    def exact_order(self, ids, weights, budgets) -> tuple[list, list]:
-        """Class ids and voter counts by increasing exact budget, from their float order.
+    def exact_order(self, ids, budgets):
+        """Class ids by increasing exact budget, from their order by float budget.
 
-        Rounding is monotone (x ≤ y implies fl(x) ≤ fl(y)), so classes with different
-        floats are already in exact order; only equal floats need an exact comparison."""
-        ids_list = ids.tolist()
-        counts = weights.astype(np.int64).tolist()
-        if len(budgets) > 1 and bool((budgets[1:] == budgets[:-1]).any()):
-            pairs = sorted(zip(ids_list, counts), key=lambda item: self.numerator(item[0]))
-            ids_list, counts = [c for c, _ in pairs], [w for _, w in pairs]
-        return ids_list, counts
+        Floats more than 2·err apart are in exact order; only runs of floats closer than
+        that are sorted by their exact budgets."""
+        if len(budgets) < 2:
+            return ids
+        close = np.diff(budgets) <= 2 * self.err
+        if not close.any():
+            return ids
+        ids = ids.copy()
+        edges = np.flatnonzero(np.diff(np.concatenate(([False], close, [False])).astype(np.int8)))
+        for first, last in zip(edges[::2].tolist(), edges[1::2].tolist()):  # runs ids[first:last + 1]
+            run = ids[first:last + 1].tolist()
+            ids[first:last + 1] = sorted(run, key=self.numerator)
+        return ids
 
-    def exact_cap(self, cost, classes, guess: int) -> tuple[int, int, int]:
+    def exact_cap(self, cost, ids, weights, guess: int) -> tuple[int, int, int]:
         """The payment cap x with Σ w·min(b, x) = cost over classes sorted by budget, as
         (x · D · V, V, split): the V voters from ``split`` on pay x, the poorer ones all
         they have.
@@ -242,11 +278,11 @@ class _Ledger:
         from it on) ≤ its budget; once true this stays true for every later class, so
         starting from the float ``guess`` and moving while the test says so finds it.
         """
-        ids, counts = classes
         numerator = self.numerator
+        counts = weights.astype(np.int64).tolist()
         cost_d = int(cost * self.denominator)
         i = guess
-        paid = sum(map(mul, self.numerators(ids[:i]), counts[:i]))
+        paid = self.money(ids[:i], weights[:i])
         voters = sum(counts[i:])
         while cost_d - paid > voters * numerator(ids[i]):  # float split too early: class i is poor too
             paid += counts[i] * numerator(ids[i])
@@ -259,31 +295,44 @@ class _Ledger:
             i, paid, voters = i - 1, paid - w * b, voters + w
         return cost_d - paid, voters, i
 
-    def pay(self, cap_d, voters, classes, split, groups, group_class) -> None:
+    def pay(self, cap_d, voters, ids, split, groups, group_class) -> None:
         """The payers pay min(budget, cap) with cap = cap_d / (D · voters): classes from
         ``split`` on with more than the cap move to a new class with the money left, all
         others to class 1 (nothing left); the common denominator becomes D · voters."""
-        ids, _ = classes
-        rich = ids[split:]
-        num, scale, version = self.num, self.scale, self.version
-        left = [num[c] * scale[version[c]] * voters - cap_d for c in rich]  # over the new denominator
-        zero = 0
-        while zero < len(left) and left[zero] <= 0:  # exactly at the cap: pays all it has
-            zero += 1
-        left = left[zero:]
         self.denominator *= voters
-        self.scale = [s * voters for s in self.scale]
-        self.scale.append(1)
-        n = len(self.num)
-        self.num.extend(left)
-        self.version.extend([len(self.scale) - 1] * len(left))
-        if len(self.num) > len(self.floats):
-            grown = np.empty(max(2 * len(self.floats), len(self.num)), dtype=np.float64)
+        self.start_num *= voters
+        self.caps = [c * voters for c in self.caps]
+        self.caps.append(cap_d)
+        cap_f = cap_d / self.denominator  # int / int: correctly rounded
+        rich = ids[split:]
+        left = self.floats[rich] - cap_f
+        # exactly at the cap: pays all it has (only classes whose float is that close)
+        at_cap = np.flatnonzero(left <= 2 * self.err + 4 * EPS * cap_f).tolist()
+        if at_cap:
+            numerator = self.numerator
+            exactly = [j for j in at_cap if numerator(int(rich[j])) == cap_d]
+            if exactly:
+                stays = np.ones(len(rich), dtype=bool)
+                stays[exactly] = False
+                rich, left = rich[stays], left[stays]
+        n, k, r = self.classes, len(rich), len(self.caps) - 1
+        self.classes = n + k
+        if n + k > len(self.floats):
+            size = max(2 * len(self.floats), n + k)
+            grown = np.empty(size, dtype=np.float64)
             grown[:n] = self.floats[:n]
             self.floats = grown
-        d = self.denominator
-        self.floats[n:len(self.num)] = [x / d for x in left]
+            paid = np.zeros((size, self.paid.shape[1]), dtype=np.uint8)
+            paid[:n] = self.paid[:n]
+            self.paid = paid
+        if r >= self.paid.shape[1]:
+            self.paid = np.concatenate((self.paid, np.zeros_like(self.paid)), axis=1)
+        np.maximum(left, 0.0, out=left)  # exact budgets are positive: clipping only helps
+        self.floats[n:n + k] = left
+        self.paid[n:n + k] = self.paid[rich]
+        self.paid[n:n + k, r] = 1
+        self.err += self.step
         remap = np.arange(n, dtype=np.intp)
-        remap[ids[:split + zero]] = 1
-        remap[rich[zero:]] = np.arange(n, len(self.num), dtype=np.intp)
+        remap[ids] = 1
+        remap[rich] = np.arange(n, n + k, dtype=np.intp)
         group_class[groups] = remap[group_class[groups]]
