@@ -183,7 +183,7 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
         best = None
         for p in sorted(near):  # increasing index: the first of equal ρ wins the tie
             _, _, ids, ws, b, split = found[p]
-            ids = ledger.exact_order(ids, b)
+            ids, ws = ledger.exact_order(ids, ws, b)
             paid_by_rich, rich, split = ledger.exact_cap(cost[p], ids, ws, split)
             r = Q(paid_by_rich, rich) / unit[p]  # ρ times the common denominator
             if best is None or r < best:
@@ -252,22 +252,23 @@ class _Ledger:
         """Exact: the classes' voters hold at least ``cost``."""
         return self.money(ids, weights) >= int(cost * self.denominator)
 
-    def exact_order(self, ids, budgets):
-        """Class ids by increasing exact budget, from their order by float budget.
+    def exact_order(self, ids, weights, budgets):
+        """Class ids (and their voters) by increasing exact budget, from their order by
+        float budget.
 
         Floats more than 2·err apart are in exact order; only runs of floats closer than
         that are sorted by their exact budgets."""
         if len(budgets) < 2:
-            return ids
+            return ids, weights
         close = np.diff(budgets) <= 2 * self.err
         if not close.any():
-            return ids
-        ids = ids.copy()
+            return ids, weights
+        order = np.arange(len(ids))
         edges = np.flatnonzero(np.diff(np.concatenate(([False], close, [False])).astype(np.int8)))
-        for first, last in zip(edges[::2].tolist(), edges[1::2].tolist()):  # runs ids[first:last + 1]
-            run = ids[first:last + 1].tolist()
-            ids[first:last + 1] = sorted(run, key=self.numerator)
-        return ids
+        for first, last in zip(edges[::2].tolist(), edges[1::2].tolist()):  # runs [first, last]
+            run = order[first:last + 1].tolist()
+            order[first:last + 1] = sorted(run, key=lambda j: self.numerator(int(ids[j])))
+        return ids[order], weights[order]
 
     def exact_cap(self, cost, ids, weights, guess: int) -> tuple[int, int, int]:
         """The payment cap x with Σ w·min(b, x) = cost over classes sorted by budget, as
