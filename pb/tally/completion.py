@@ -61,7 +61,7 @@ def plain(el: Electorate) -> MesRun:
     """MES with the budget split equally: B/n per voter."""
     if el.num_voters == 0:
         return empty_run(el)
-    return mes_run(el, Fraction(el.budget) / el.num_voters)
+    return published_run(el, Fraction(el.budget) / el.num_voters)
 
 
 def add_one(el: Electorate, increment=1, *, skip: bool = True, stop: str = "first_exhaustive") -> tuple[MesRun, int]:
@@ -86,7 +86,7 @@ def budget_increase(el: Electorate, *, skip: bool = True) -> tuple[MesRun, int]:
         return empty_run(el), 0
     step = Fraction(el.budget) / 100
     if step == 0:  # a zero budget: one run, kept unless it overspends
-        run = mes_run(el, Fraction(0))
+        run = published_run(el, Fraction(0))
         return (run if run.spent <= el.budget else empty_run(el)), 1
     # per voter: start at budget / n, step budget / (100 n), while the total ≤ budget·(n + 1)
     last = (el.budget * (el.num_voters + 1) - Fraction(el.budget)) // step  # steps allowed
@@ -126,7 +126,7 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
         run = mes_run(el, per_voter, stability=True) if track else run_once(per_voter)
         if run.spent > el.budget:
             if previous is None and previous_at is not None:
-                previous = mes_run(el, previous_at)
+                previous = published_run(el, previous_at)
             return _ended(el, previous, "next_overspends"), iterations
         candidates = run.candidates if among is None else among
         if stop_exhaustive:
@@ -147,7 +147,7 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
             iterations += same
             previous, previous_at = None, start + k * increment
             if max_steps is not None and k >= max_steps:
-                return _ended(el, mes_run(el, previous_at), "step_limit"), iterations
+                return _ended(el, published_run(el, previous_at), "step_limit"), iterations
         else:
             if track:
                 plain_left, backoff = _backoff(backoff, run.stable_for, increment), backoff * 4
@@ -165,6 +165,16 @@ def _backoff(backoff: int, stable_for, increment) -> int:
     if stable_for is None or stable_for <= 0:  # no limit, or an exact tie: no estimate
         return backoff
     return max(backoff, min(MAX_BACKOFF, math.ceil(Fraction(increment) / Fraction(stable_for))))
+
+
+def published_run(el: Electorate, per_voter) -> MesRun:
+    """The exact MES run whose outcome is published (with its explanations): on the ledger
+    of ``mes_fast.exact_run`` where the fast path applies (same run, faster), else ``mes_run``."""
+    if el.unit_sat is not None and not el.small:
+        from pb.tally.rules.mes_fast import exact_run
+
+        return exact_run(el, per_voter)
+    return mes_run(el, per_voter)
 
 
 def _exact_or_fast(el: Electorate, fast: bool):
@@ -189,7 +199,7 @@ def _exact(el: Electorate, run: MesRun) -> MesRun:
     """The exact run (with explanations) for a run taken from the fast path."""
     if run.exact:
         return run
-    exact = mes_run(el, run.per_voter)
+    exact = published_run(el, run.per_voter)
     if exact.winners != run.winners:
         raise AssertionError(f"fast MES disagrees with exact MES at {run.per_voter} per voter: "
                              f"{run.winners} != {exact.winners}")

@@ -422,16 +422,17 @@ def mes_outcomes(el: Electorate, run: MesRun) -> dict:
         unit = el.unit_sat[p] if el.unit_sat is not None else None
         if p in run.selected:
             info = run.selected[p]
+            payments = info["payments"] if info.get("merged") else merge_payments(info["payments"])
             figures = dict(base, round=info["round"], rho=info["rho"],
-                           payments=tuple({"amount": a, "voters": n} for a, n in merge_payments(info["payments"])))
+                           payments=tuple({"amount": a, "voters": n} for a, n in payments))
             if unit is not None and info["rho"] > 0:
                 figures["max_payment"] = info["rho"] * unit
                 figures["effective_votes"] = el.cost[p] / (info["rho"] * unit)
             outcomes[p] = explain.outcome(pid, explain.SELECTED, **figures)
         elif p in run.dropped:
             info = run.dropped[p]
-            figures = dict(base, round=info["round"], supporters_money=_money(info["supporters"]),
-                           rho=info["last_rho"])
+            money = info["supporters_money"] if "supporters_money" in info else _money(info["supporters"])
+            figures = dict(base, round=info["round"], supporters_money=money, rho=info["last_rho"])
             if unit is not None:
                 figures["effective_votes"] = el.cost[p] / (info["last_rho"] * unit)
             outcomes[p] = explain.outcome(pid, explain.MES_INSUFFICIENT_SUPPORT, **figures)

@@ -95,17 +95,9 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
     winners: list[int] = []
     run = MesRun(per_voter=start, winners=winners, spent=Q(0), exact=False)
     lower = [0.0] * m  # float lower bound of each candidate's current ρ
-    active: list[int] = []
-    for p in range(m):
-        if a.voters[p] == 0 or unit[p] <= 0:
-            continue
-        if cost[p] == 0:
-            winners.append(p)
-            run.selected[p] = {"round": 0, "rho": Q(0), "payments": ()}
-            continue
+    active = _candidates(a, run)
+    for p in active:
         lower[p] = (cost_f[p] / (unit_f[p] * a.voters[p])) * (1 - 4 * EPS)
-        active.append(p)
-    run.candidates = list(active)
     # before any payment a project's supporters hold voters · start: drop the projects that
     # cannot be paid even then without building their class histograms (floats decide
     # outside a margin of a few roundings, exact arithmetic inside it)
@@ -160,16 +152,8 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
             if close:  # affordable, barely: the float ρ has no proven bound, exact ρ if needed
                 found[p] = (lower[p], float("inf"), ids[order], ws, b, len(b) - 1)
                 continue
-            # money paid, and voters served, by the poorer classes before each one
-            paid_before = np.zeros(len(b))
-            np.cumsum((b * ws)[:-1], out=paid_before[1:])
-            left_before = np.empty(len(b))
-            left_before[0] = with_money = ws.sum()
-            np.subtract(with_money, np.cumsum(ws[:-1]), out=left_before[1:])
-            caps = (cost_f[p] - paid_before) / left_before
-            fits = caps <= b
-            split = int(np.argmax(fits)) if fits.any() else len(b) - 1
-            rho = caps[split] / unit_f[p]
+            split, cap = _float_cap(b, ws, cost_f[p])
+            rho = cap / unit_f[p]
             widen = spread / unit_f[p]
             lo, hi = rho * (1 - tol) - widen, rho * (1 + tol) + widen
             lower[p] = max(lo, lower[p])
@@ -195,6 +179,129 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
         ledger.pay(*settled, a.groups[winner], group_class)
     for p in active:
         run.dropped.setdefault(p, {"round": round_no})
+    return run
+
+
+def _candidates(a: _Arrays, run: MesRun) -> list[int]:
+    """The projects MES considers (supported, positive satisfaction), in index order, as
+    ``run.candidates``; free ones among them are funded at once (round 0), the others returned."""
+    active: list[int] = []
+    for p in range(len(a.cost)):
+        if a.voters[p] == 0 or a.unit[p] <= 0:
+            continue
+        if a.cost[p] == 0:
+            run.winners.append(p)
+            run.selected[p] = {"round": 0, "rho": Q(0), "payments": ()}
+            continue
+        active.append(p)
+    run.candidates = list(active)
+    return active
+
+
+def _float_cap(b, ws, cost: float) -> tuple[int, float]:
+    """(split, payment cap) in floats for classes with float budgets ``b`` (increasing) and
+    voters ``ws``: the classes from ``split`` on pay the cap, the poorer ones all they have."""
+    # money paid, and voters served, by the poorer classes before each one
+    paid_before = np.zeros(len(b))
+    np.cumsum((b * ws)[:-1], out=paid_before[1:])
+    left_before = np.empty(len(b))
+    left_before[0] = with_money = ws.sum()
+    np.subtract(with_money, np.cumsum(ws[:-1]), out=left_before[1:])
+    caps = (cost - paid_before) / left_before
+    fits = caps <= b
+    split = int(np.argmax(fits)) if fits.any() else len(b) - 1
+    return split, float(caps[split])
+
+
+def exact_run(el: Electorate, per_voter) -> MesRun:
+    """``mes.mes_run`` (without stability tracking) on the ledger below: the same rounds,
+    the same lazy evaluations, every ρ and payment exact, so the same explanations.
+
+    Why: the published run of plain MES and of every completion. ``mes_run`` keeps each
+    budget class's money as a rational, so every round pays a gcd per class of the
+    winner's supporters (hundreds, with ~100-digit denominators); here only the rounds'
+    caps are exact and a class's budget is computed exactly when a decision or an
+    explanation needs it. Decisions that floats cannot settle beyond their error bound
+    are taken exactly, as in ``fast_run``.
+    """
+    a = arrays(el)
+    start = to_q(per_voter)
+    if not (a.floats_ok and float_safe((start,))):
+        return mes_run(el, start)
+    cost, cost_f, unit = a.cost, a.cost_f, a.unit
+    m = len(el.ids)
+    ledger = _Ledger(start, a.cost_denominators)
+    group_class = np.zeros(len(el.group_count), dtype=np.intp)
+    zero = Q(0)
+    winners: list[int] = []
+    run = MesRun(per_voter=start, winners=winners, spent=zero)
+    rho: list = [None] * m
+    active = _candidates(a, run)
+    for p in active:
+        rho[p] = cost[p] / (unit[p] * a.voters[p])
+
+    def classes_of(p):
+        """(class ids, voters per class) of p's supporters with money left, and the voters without."""
+        hist = np.bincount(group_class[a.groups[p]], weights=a.weights[p])
+        broke = 0
+        if len(hist) > 1:
+            broke, hist[1] = int(hist[1]), 0.0
+        ids = np.flatnonzero(hist)
+        return ids, hist[ids], broke
+
+    def drop(p, ids, w):
+        from fractions import Fraction
+
+        money = _public(ledger.money(ids, w), ledger.denominator, Fraction) if len(ids) else 0
+        run.dropped[p] = {"round": round_no, "supporters_money": money, "last_rho": rho[p]}
+
+    round_no = 0
+    while active:
+        round_no += 1
+        active.sort(key=lambda p: (rho[p], p))
+        best = None
+        tied: list[int] = []
+        keep: list[int] = []
+        settled = {}
+        err = ledger.err
+        for pos, p in enumerate(active):
+            if best is not None and rho[p] > best:
+                keep.extend(active[pos:])
+                break
+            ids, w, broke = classes_of(p)
+            budgets = ledger.floats[ids]
+            money = float(w @ budgets)
+            slack = cost_f[p] * _tolerance(len(ids), a.voters[p]) + 4 * a.voters[p] * err
+            if money < cost_f[p] - slack or (money <= cost_f[p] + slack and not ledger.can_pay(cost[p], ids, w)):
+                drop(p, ids, w)
+                continue
+            keep.append(p)
+            order = np.argsort(budgets, kind="stable")
+            ids, ws = ledger.exact_order(ids[order], w[order], budgets[order])
+            guess, _ = _float_cap(budgets[order], w[order], cost_f[p])
+            cap_d, voters, split = ledger.exact_cap(cost[p], ids, ws, guess)
+            r = Q(cap_d, voters * ledger.denominator) / unit[p]
+            rho[p] = r
+            settled[p] = (cap_d, voters, ids, ws, split, broke)
+            if best is None or r < best:
+                best, tied = r, [p]
+            elif r == best:
+                tied.append(p)
+        active = keep
+        if not tied:
+            break
+        s = min(tied)
+        cap_d, voters, ids, ws, split, broke = settled[s]
+        active.remove(s)
+        winners.append(s)
+        run.spent += cost[s]
+        run.selected[s] = {"round": round_no, "rho": best, "merged": True,
+                           "payments": ledger.payments(cap_d, voters, ids, ws, split, broke)}
+        ledger.pay(cap_d, voters, ids, split, a.groups[s], group_class)
+    for p in active:  # left over when the loop ended: unaffordable by construction
+        if p not in run.dropped:
+            ids, w, _ = classes_of(p)
+            drop(p, ids, w)
     return run
 
 
@@ -296,6 +403,29 @@ class _Ledger:
             i, paid, voters = i - 1, paid - w * b, voters + w
         return cost_d - paid, voters, i
 
+    def payments(self, cap_d, voters, ids, weights, split, broke: int) -> tuple:
+        """((payment per voter, voters), ...) by decreasing payment, equal payments merged
+        (``mes.merge_payments``), exact public numbers: the classes from ``split`` on pay the
+        cap cap_d / (D · voters), the poorer ones all they have, the ``broke`` voters 0."""
+        numerator = self.numerator
+        counts = weights[:split].astype(np.int64).tolist()
+        # over D · voters, as integers: sorting and merging them needs no rational arithmetic
+        paid = [(numerator(int(c)) * voters, w) for c, w in zip(ids[:split].tolist(), counts)]
+        paid.append((cap_d, voters))
+        if broke:
+            paid.append((0, broke))
+        paid.sort(reverse=True)  # equal amounts are merged: their order does not matter
+        merged: list = []
+        for amount, w in paid:
+            if merged and merged[-1][0] == amount:
+                merged[-1][1] += w
+            else:
+                merged.append([amount, w])
+        from fractions import Fraction
+
+        d = self.denominator * voters
+        return tuple((_public(amount, d, Fraction), w) for amount, w in merged)
+
     def pay(self, cap_d, voters, ids, split, groups, group_class) -> None:
         """The payers pay min(budget, cap) with cap = cap_d / (D · voters): classes from
         ``split`` on with more than the cap move to a new class with the money left, all
@@ -337,3 +467,11 @@ class _Ledger:
         remap[ids] = 1
         remap[rich] = np.arange(n, n + k, dtype=np.intp)
         group_class[groups] = remap[group_class[groups]]
+
+
+
+def _public(numerator: int, denominator: int, fraction):
+    """numerator / denominator as an int when whole, else a ``fraction`` (the Fraction class;
+    as ``numbers.to_public``, without passing through an mpq)."""
+    q = fraction(numerator, denominator)
+    return q.numerator if q.denominator == 1 else q
