@@ -45,6 +45,10 @@ FIRST_BACKOFF = 8
 # ... or, when the run was stable for only a fraction h of a step, about 1/h steps (at most
 # this many): large electorates (Łódź 2023: h ≈ 0.01 step) never skip, small ones often do
 MAX_BACKOFF = 1024
+# electorates with more distinct ballots are never tracked: their budget classes number in
+# the thousands, so some class is always within a fraction of a step of a payment cap
+# (Łódź 2023, 34,147 ballots: stable for 0.0004–0.03 of a step; Warszawa 2026: 0.001–0.014)
+TRACK_MAX_GROUPS = 10_000
 
 
 def _fits_one_more(el: Electorate, winners: list[int], spent, among) -> bool:
@@ -111,7 +115,7 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
     are tested against).
     """
     run_once = _exact_or_fast(el, skip)
-    track_possible = skip and el.unit_sat is not None
+    track_possible = skip and el.unit_sat is not None and len(el.group_count) <= TRACK_MAX_GROUPS
     previous: MesRun | None = None
     previous_at = None  # per-voter money of an outcome equal to the last one, not yet run
     plain_left, backoff = 0, FIRST_BACKOFF

@@ -116,7 +116,7 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
         hist = np.bincount(group_class[a.groups[p]], weights=a.weights[p])
         if len(hist) > 1:
             hist[1] = 0.0
-        ids = np.flatnonzero(hist)
+        ids = hist.nonzero()[0]
         return ids, hist[ids]
 
     round_no = 0
@@ -147,7 +147,7 @@ def fast_run(el: Electorate, per_voter) -> MesRun:
                 run.dropped[p] = {"round": round_no}
                 continue
             keep.append(p)
-            order = np.argsort(budgets, kind="stable")
+            order = budgets.argsort(kind="stable")
             b, ws = budgets[order], w[order]
             if close:  # affordable, barely: the float ρ has no proven bound, exact ρ if needed
                 found[p] = (lower[p], float("inf"), ids[order], ws, b, len(b) - 1)
@@ -203,13 +203,13 @@ def _float_cap(b, ws, cost: float) -> tuple[int, float]:
     voters ``ws``: the classes from ``split`` on pay the cap, the poorer ones all they have."""
     # money paid, and voters served, by the poorer classes before each one
     paid_before = np.zeros(len(b))
-    np.cumsum((b * ws)[:-1], out=paid_before[1:])
+    (b[:-1] * ws[:-1]).cumsum(out=paid_before[1:])
     left_before = np.empty(len(b))
     left_before[0] = with_money = ws.sum()
-    np.subtract(with_money, np.cumsum(ws[:-1]), out=left_before[1:])
+    np.subtract(with_money, ws[:-1].cumsum(), out=left_before[1:])
     caps = (cost - paid_before) / left_before
     fits = caps <= b
-    split = int(np.argmax(fits)) if fits.any() else len(b) - 1
+    split = int(fits.argmax()) if fits.any() else len(b) - 1
     return split, float(caps[split])
 
 
@@ -246,7 +246,7 @@ def exact_run(el: Electorate, per_voter) -> MesRun:
         broke = 0
         if len(hist) > 1:
             broke, hist[1] = int(hist[1]), 0.0
-        ids = np.flatnonzero(hist)
+        ids = hist.nonzero()[0]
         return ids, hist[ids], broke
 
     def drop(p, ids, w):
@@ -276,7 +276,7 @@ def exact_run(el: Electorate, per_voter) -> MesRun:
                 drop(p, ids, w)
                 continue
             keep.append(p)
-            order = np.argsort(budgets, kind="stable")
+            order = budgets.argsort(kind="stable")
             ids, ws = ledger.exact_order(ids[order], w[order], budgets[order])
             guess, _ = _float_cap(budgets[order], w[order], cost_f[p])
             cap_d, voters, split = ledger.exact_cap(cost[p], ids, ws, guess)
@@ -322,7 +322,7 @@ class _Ledger:
     roundings of the start per round) of the exact budget.
     """
 
-    __slots__ = ("denominator", "start_num", "caps", "paid", "floats", "err", "step", "classes")
+    __slots__ = ("denominator", "start_num", "caps", "paid", "floats", "err", "step", "classes", "remap")
 
     def __init__(self, start, cost_denominators: int):
         d = math.lcm(int(start.denominator), cost_denominators)
@@ -334,6 +334,7 @@ class _Ledger:
         start_f = float(start)
         self.floats[0], self.floats[1] = start_f, 0.0
         self.classes = 2
+        self.remap = np.arange(64, dtype=np.intp)  # the identity, changed and restored by each payment
         # each float subtraction (budget − cap, both at most the start) adds at most two
         # roundings of the start: 2**-52 · start; counted twice
         self.step = start_f * 2 * 2.0**-52
@@ -343,7 +344,7 @@ class _Ledger:
         """Class c's exact budget over D."""
         if c == 1:
             return 0
-        rounds = np.flatnonzero(self.paid[c, :len(self.caps)]).tolist()
+        rounds = self.paid[c, :len(self.caps)].nonzero()[0].tolist()
         caps = self.caps
         return self.start_num - sum([caps[r] for r in rounds])
 
@@ -367,7 +368,7 @@ class _Ledger:
         that are sorted by their exact budgets."""
         if len(budgets) < 2:
             return ids, weights
-        close = np.diff(budgets) <= 2 * self.err
+        close = budgets[1:] - budgets[:-1] <= 2 * self.err
         if not close.any():
             return ids, weights
         order = np.arange(len(ids))
@@ -438,7 +439,7 @@ class _Ledger:
         rich = ids[split:]
         left = self.floats[rich] - cap_f
         # exactly at the cap: pays all it has (only classes whose float is that close)
-        at_cap = np.flatnonzero(left <= 2 * self.err + 4 * EPS * cap_f).tolist()
+        at_cap = (left <= 2 * self.err + 4 * EPS * cap_f).nonzero()[0].tolist()
         if at_cap:
             numerator = self.numerator
             exactly = [j for j in at_cap if numerator(int(rich[j])) == cap_d]
@@ -456,6 +457,7 @@ class _Ledger:
             paid = np.zeros((size, self.paid.shape[1]), dtype=np.uint8)
             paid[:n] = self.paid[:n]
             self.paid = paid
+            self.remap = np.arange(size, dtype=np.intp)
         if r >= self.paid.shape[1]:
             self.paid = np.concatenate((self.paid, np.zeros_like(self.paid)), axis=1)
         np.maximum(left, 0.0, out=left)  # exact budgets are positive: clipping only helps
@@ -463,10 +465,11 @@ class _Ledger:
         self.paid[n:n + k] = self.paid[rich]
         self.paid[n:n + k, r] = 1
         self.err += self.step
-        remap = np.arange(n, dtype=np.intp)
+        remap = self.remap
         remap[ids] = 1
         remap[rich] = np.arange(n, n + k, dtype=np.intp)
         group_class[groups] = remap[group_class[groups]]
+        remap[ids] = ids
 
 
 
