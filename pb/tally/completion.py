@@ -109,8 +109,9 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
     tracked run says for how much more money per voter its outcome stays the same
     (``MesRun.stable_for``). A tracked run is exact and costs several fast runs
     (``mes_fast``), so after a run that allows no skip the next ones are fast, with
-    exponential back-off. The run returned is always an exact ``mes_run`` (it carries
-    the explanations), and a fast run it replaces must have the same winners.
+    exponential back-off (``_backoff``; none at all above ``TRACK_MAX_GROUPS`` ballots).
+    The run returned is always an exact run (``published_run``: it carries the
+    explanations), and a fast run it replaces must have the same winners.
     ``skip=False`` runs every step exactly (the reference the fast path and the skipping
     are tested against).
     """

@@ -19,8 +19,10 @@ re-evaluated each round (the "lazy ρ" of equalshares.net).
 Completions rerun MES with more money per voter; ``mes_run(..., stability=True)``
 also reports for how much more money the outcome provably stays the same
 (``_Horizon``), so those reruns can be skipped (pb.tally.completion). The other
-reruns use the float-screened ``mes_fast.fast_run`` (same winners, faster); this
-exact run stays the reference and produces every published result.
+reruns use the float-screened ``mes_fast.fast_run`` (same winners, faster). This
+exact run is the reference; on large electorates with one satisfaction value per
+project the published run is ``mes_fast.exact_run``, the same run computed faster
+(tests compare the two outcome by outcome).
 """
 
 from __future__ import annotations

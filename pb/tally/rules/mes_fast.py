@@ -1,10 +1,11 @@
-"""MES winners fast: float screening with numpy, exact decisions where floats could err.
+"""MES on budget classes with exact caps and float budgets: numpy screening, exact decisions.
 
 Why: the add-one and budget-increase completions rerun MES once per step (84 runs
 for Łódź 2023, 186 for Warszawa 2026), and only the last run is published. Those
-reruns need the winners and the money spent, nothing else, so they use this
-faster run; the published run is then recomputed by the exact ``mes.mes_run``
-(which also yields the explanations), and the two must agree.
+reruns need the winners and the money spent, nothing else: ``fast_run``. The
+published run (plain MES, and each completion's last run) needs every figure of the
+explanations: ``exact_run``, the same run as ``mes.mes_run`` (same lazy evaluations,
+same rounds, ρ and payments), about twice as fast on large electorates.
 
 Same rule as ``mes.mes_run`` (cost or cardinality satisfaction: one satisfaction
 value per project), same budget classes (voters with the same money left), but:
@@ -12,14 +13,18 @@ value per project), same budget classes (voters with the same money left), but:
 - the class histogram of a project's supporters is one ``numpy.bincount`` over
   its ballot groups instead of a Python loop (counts are integers < 2**53, exact
   in float64);
+- only each round's payment cap is an exact number; a class's money is the start
+  minus the caps it paid (``_Ledger``), so the exact money of a set of classes is a
+  sum over rounds, not over classes, and a class's own budget is computed exactly only
+  where a decision or an explanation needs it;
 - each candidate's ρ and its supporters' money are computed in floats, with the
-  error bound derived in ``_tolerance`` (to first order, then widened 1024 times;
-  every class budget is the correctly rounded float of its exact value, kept by
-  ``_Ledger``); a project is funded on floats only if its
-  ρ interval lies below every other candidate's interval, and affordability is
-  decided on floats only outside the bound. Everything closer, and the winner's
-  ρ and payments (which set the new class budgets), are computed exactly
-  (integers and rationals), so the winners are exactly those of ``mes_run``.
+  error bound derived in ``_tolerance`` (to first order, then widened 1024 times)
+  plus the tracked error of the classes' float budgets (``_Ledger.err``); in
+  ``fast_run`` a project is funded on floats only if its ρ interval lies below every
+  other candidate's interval, and everywhere affordability is decided on floats only
+  outside the bound. Everything closer, and the winner's ρ and payments (which set
+  the new classes), are computed exactly (integers and rationals), so the winners are
+  exactly those of ``mes_run``.
 """
 
 from __future__ import annotations
@@ -73,6 +78,10 @@ def _tolerance(classes: int, voters: int) -> float:
     (2·classes + 6)·voters·2**-53. A wrong split chosen at a near-equal budget moves the
     cap by no more than that error (the money function is continuous). We use 1024 times
     the bound; the money sum has the smaller bound (classes + 2)·2**-52.
+
+    The budgets' floats are not rounded once but within ``_Ledger.err`` of the exact
+    budgets: that adds at most voters · err to the money and, as the money function has
+    slope ≥ 1 voter below the cap, as much to the cap; the callers add four times that.
     """
     return (2 * classes + 6) * max(voters, 1) * 1024 * EPS
 
