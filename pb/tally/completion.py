@@ -44,7 +44,7 @@ STOP_REASONS = {
 FIRST_BACKOFF = 8
 # ... or, when the run was stable for only a fraction h of a step, about 1/h steps (at most
 # this many): large electorates (Łódź 2023: h ≈ 0.01 step) never skip, small ones often do
-MAX_BACKOFF = 1024
+MAX_BACKOFF = 128
 # electorates with more distinct ballots are never tracked: their budget classes number in
 # the thousands, so some class is always within a fraction of a step of a payment cap
 # (Łódź 2023, 34,147 ballots: stable for 0.0004–0.03 of a step; Warszawa 2026: 0.001–0.014)
