@@ -209,25 +209,16 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
     round_no = 0
     while active:
         round_no += 1
-        active.sort(key=lambda p: (rho[p], p))
-        best = None
-        tied: list[int] = []
-        keep: list[int] = []
         evaluated = {}
-        skipped: list[int] = []
         cuts: dict[int, int] = {}
-        for pos, p in enumerate(active):
-            if best is not None and rho[p] > best:
-                skipped = active[pos:]
-                keep.extend(skipped)
-                break
+
+        def evaluate(p):
             entries = supporter_classes(p)
             if not can_afford(p, entries):
                 run.dropped[p] = {"round": round_no, "supporters": entries, "last_rho": rho[p]}
                 if horizon:  # stays unaffordable while its supporters' money stays below its cost
                     horizon.holds(cost[p] - _money(entries), -sum(e[2] * class_slope[e[3]] for e in entries))
-                continue
-            keep.append(p)
+                return None
             if unit is not None:
                 entries.sort(key=_first)
             else:
@@ -235,14 +226,10 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
             evaluated[p] = entries
             if horizon:
                 r, rho_slope[p], cuts[p] = _rho_tracked(entries, cost[p], unit[p], class_slope)
-            else:
-                r = _rho(entries, cost[p], unit[p] if unit is not None else None)
-            rho[p] = r
-            if best is None or r < best:
-                best, tied = r, [p]
-            elif r == best:
-                tied.append(p)
-        active = keep
+                return r
+            return _rho(entries, cost[p], unit[p] if unit is not None else None)
+
+        best, tied, active, skipped = lazy_round(active, rho, evaluate)
         if not tied:
             break
         s = min(tied)
@@ -269,6 +256,38 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
     if horizon:
         run.stable_for = horizon.limit
     return run
+
+
+def lazy_round(active: list[int], rho: list, evaluate) -> tuple:
+    """One MES round's evaluations in the lazy-ρ order, shared by the exact runs (``mes_run``
+    and ``mes_fast.exact_run``) so that they evaluate, and drop, the same projects in the
+    same rounds (the rounds and last ρ of the explanations).
+
+    Candidates go by (last ρ, index); each is evaluated only while its last ρ (a lower
+    bound: ρ never decreases) is at most the best ρ found so far. ``evaluate(p)`` returns
+    p's current ρ, or None if its supporters can no longer pay for it (it leaves the race).
+    Returns (best ρ, the projects at it, the projects still in the race, those not evaluated).
+    """
+    active.sort(key=lambda p: (rho[p], p))
+    best = None
+    tied: list[int] = []
+    keep: list[int] = []
+    skipped: list[int] = []
+    for pos, p in enumerate(active):
+        if best is not None and rho[p] > best:
+            skipped = active[pos:]
+            keep.extend(skipped)
+            break
+        r = evaluate(p)
+        if r is None:
+            continue
+        keep.append(p)
+        rho[p] = r
+        if best is None or r < best:
+            best, tied = r, [p]
+        elif r == best:
+            tied.append(p)
+    return best, tied, keep, skipped
 
 
 class _Horizon:

@@ -233,6 +233,8 @@ def exact_run(el: Electorate, per_voter) -> MesRun:
     explanation needs it. Decisions that floats cannot settle beyond their error bound
     are taken exactly, as in ``fast_run``.
     """
+    from pb.tally.rules.mes import lazy_round  # the round order of mes_run itself
+
     a = arrays(el)
     start = to_q(per_voter)
     if not (a.floats_ok and float_safe((start,))):
@@ -267,36 +269,25 @@ def exact_run(el: Electorate, per_voter) -> MesRun:
     round_no = 0
     while active:
         round_no += 1
-        active.sort(key=lambda p: (rho[p], p))
-        best = None
-        tied: list[int] = []
-        keep: list[int] = []
         settled = {}
         err = ledger.err
-        for pos, p in enumerate(active):
-            if best is not None and rho[p] > best:
-                keep.extend(active[pos:])
-                break
+
+        def evaluate(p):
             ids, w, broke = classes_of(p)
             budgets = ledger.floats[ids]
             money = float(w @ budgets)
             slack = cost_f[p] * _tolerance(len(ids), a.voters[p]) + 4 * a.voters[p] * err
             if money < cost_f[p] - slack or (money <= cost_f[p] + slack and not ledger.can_pay(cost[p], ids, w)):
                 drop(p, ids, w)
-                continue
-            keep.append(p)
+                return None
             order = budgets.argsort(kind="stable")
             ids, ws = ledger.exact_order(ids[order], w[order], budgets[order])
             guess, _ = _float_cap(budgets[order], w[order], cost_f[p])
             cap_d, voters, split = ledger.exact_cap(cost[p], ids, ws, guess)
-            r = Q(cap_d, voters * ledger.denominator) / unit[p]
-            rho[p] = r
             settled[p] = (cap_d, voters, ids, ws, split, broke)
-            if best is None or r < best:
-                best, tied = r, [p]
-            elif r == best:
-                tied.append(p)
-        active = keep
+            return Q(cap_d, voters * ledger.denominator) / unit[p]
+
+        best, tied, active, _ = lazy_round(active, rho, evaluate)
         if not tied:
             break
         s = min(tied)
