@@ -42,6 +42,13 @@ STOP_REASONS = {
 # after a tracked run that allows no skip, this many fast runs before the next tracked
 # one, then four times as many each time (a tracked run costs about as much as eight fast)
 FIRST_BACKOFF = 8
+# ... or, when the run was stable for only a fraction h of a step, about 1/h steps (at most
+# this many): large electorates (Łódź 2023: h ≈ 0.01 step) never skip, small ones often do
+MAX_BACKOFF = 128
+# electorates with more distinct ballots are never tracked: their budget classes number in
+# the thousands, so some class is always within a fraction of a step of a payment cap
+# (Łódź 2023, 34,147 ballots: stable for 0.0004–0.03 of a step; Warszawa 2026: 0.001–0.014)
+TRACK_MAX_GROUPS = 10_000
 
 
 def _fits_one_more(el: Electorate, winners: list[int], spent, among) -> bool:
@@ -58,7 +65,7 @@ def plain(el: Electorate) -> MesRun:
     """MES with the budget split equally: B/n per voter."""
     if el.num_voters == 0:
         return empty_run(el)
-    return mes_run(el, Fraction(el.budget) / el.num_voters)
+    return published_run(el, Fraction(el.budget) / el.num_voters)
 
 
 def add_one(el: Electorate, increment=1, *, skip: bool = True, stop: str = "first_exhaustive") -> tuple[MesRun, int]:
@@ -83,7 +90,7 @@ def budget_increase(el: Electorate, *, skip: bool = True) -> tuple[MesRun, int]:
         return empty_run(el), 0
     step = Fraction(el.budget) / 100
     if step == 0:  # a zero budget: one run, kept unless it overspends
-        run = mes_run(el, Fraction(0))
+        run = published_run(el, Fraction(0))
         return (run if run.spent <= el.budget else empty_run(el)), 1
     # per voter: start at budget / n, step budget / (100 n), while the total ≤ budget·(n + 1)
     last = (el.budget * (el.num_voters + 1) - Fraction(el.budget)) // step  # steps allowed
@@ -102,13 +109,14 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
     tracked run says for how much more money per voter its outcome stays the same
     (``MesRun.stable_for``). A tracked run is exact and costs several fast runs
     (``mes_fast``), so after a run that allows no skip the next ones are fast, with
-    exponential back-off. The run returned is always an exact ``mes_run`` (it carries
-    the explanations), and a fast run it replaces must have the same winners.
+    exponential back-off (``_backoff``; none at all above ``TRACK_MAX_GROUPS`` ballots).
+    The run returned is always an exact run (``published_run``: it carries the
+    explanations), and a fast run it replaces must have the same winners.
     ``skip=False`` runs every step exactly (the reference the fast path and the skipping
     are tested against).
     """
     run_once = _exact_or_fast(el, skip)
-    track_possible = skip and el.unit_sat is not None
+    track_possible = skip and el.unit_sat is not None and len(el.group_count) <= TRACK_MAX_GROUPS
     previous: MesRun | None = None
     previous_at = None  # per-voter money of an outcome equal to the last one, not yet run
     plain_left, backoff = 0, FIRST_BACKOFF
@@ -123,7 +131,7 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
         run = mes_run(el, per_voter, stability=True) if track else run_once(per_voter)
         if run.spent > el.budget:
             if previous is None and previous_at is not None:
-                previous = mes_run(el, previous_at)
+                previous = published_run(el, previous_at)
             return _ended(el, previous, "next_overspends"), iterations
         candidates = run.candidates if among is None else among
         if stop_exhaustive:
@@ -144,12 +152,34 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
             iterations += same
             previous, previous_at = None, start + k * increment
             if max_steps is not None and k >= max_steps:
-                return _ended(el, mes_run(el, previous_at), "step_limit"), iterations
+                return _ended(el, published_run(el, previous_at), "step_limit"), iterations
         else:
             if track:
-                plain_left, backoff = backoff, backoff * 4
+                plain_left, backoff = _backoff(backoff, run.stable_for, increment), backoff * 4
             previous, previous_at = run, None
         k += 1
+
+
+def _backoff(backoff: int, stable_for, increment) -> int:
+    """Fast runs before the next tracked one, after a tracked run stable for less than a step.
+
+    Why: a run stable for h < one step has structural changes (a class reaching a payment
+    cap, two ρ crossing) about every h; the chance that a later run is stable for a whole
+    step is then small for about 1/h steps, and a tracked run costs several fast ones.
+    """
+    if stable_for is None or stable_for <= 0:  # no limit, or an exact tie: no estimate
+        return backoff
+    return max(backoff, min(MAX_BACKOFF, math.ceil(Fraction(increment) / Fraction(stable_for))))
+
+
+def published_run(el: Electorate, per_voter) -> MesRun:
+    """The exact MES run whose outcome is published (with its explanations): on the ledger
+    of ``mes_fast.exact_run`` where the fast path applies (same run, faster), else ``mes_run``."""
+    if el.unit_sat is not None and not el.small:
+        from pb.tally.rules.mes_fast import exact_run
+
+        return exact_run(el, per_voter)
+    return mes_run(el, per_voter)
 
 
 def _exact_or_fast(el: Electorate, fast: bool):
@@ -174,7 +204,7 @@ def _exact(el: Electorate, run: MesRun) -> MesRun:
     """The exact run (with explanations) for a run taken from the fast path."""
     if run.exact:
         return run
-    exact = mes_run(el, run.per_voter)
+    exact = published_run(el, run.per_voter)
     if exact.winners != run.winners:
         raise AssertionError(f"fast MES disagrees with exact MES at {run.per_voter} per voter: "
                              f"{run.winners} != {exact.winners}")

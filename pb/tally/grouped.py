@@ -161,7 +161,7 @@ def numeric_approval_groups(texts: Sequence[str], text_counts: Sequence[int],
     np.cumsum(raw[at] == 59, out=ballot[1:])
     # sort every ballot's positions, drop an id listed twice
     key = ballot * 256 + position
-    key.sort()
+    key.sort(kind="stable")  # sorted by ballot already: the stable sort (timsort) is ~3x faster
     repeated = key[1:] == key[:-1]
     if bool(repeated.any()):
         key = key[np.concatenate(([True], ~repeated))]
@@ -170,13 +170,19 @@ def numeric_approval_groups(texts: Sequence[str], text_counts: Sequence[int],
     row_width = int(per_ballot.max())
     first = np.zeros(len(texts), dtype=np.intp)
     np.cumsum(per_ballot[:-1], out=first[1:])
-    rows = np.zeros((len(texts), row_width), dtype=np.uint8)
+    # up to 8 positions a row is one big-endian 64-bit integer: same order as the bytes
+    as_int = row_width <= 8
+    rows = np.zeros((len(texts), 8 if as_int else row_width), dtype=np.uint8)
     rows[ballot, np.arange(len(key), dtype=np.intp) - first[ballot]] = position + 1
     # identical ballots: equal rows; byte-string order = order of the sorted id tuples
-    distinct, group_of_text = np.unique(rows.view(f"S{row_width}").ravel(), return_inverse=True)
+    distinct, group_of_text = np.unique(rows.view(">u8" if as_int else f"S{row_width}").ravel(),
+                                        return_inverse=True)
     voters = np.bincount(group_of_text.ravel(), weights=np.asarray(text_counts, dtype=np.float64),
                          minlength=len(distinct))  # integer sums below 2**53: exact
-    table = np.frombuffer(distinct.tobytes(), dtype=np.uint8).reshape(len(distinct), row_width)
+    if as_int:
+        table = distinct.astype(">u8").view(np.uint8).reshape(len(distinct), 8)[:, :row_width]
+    else:
+        table = np.frombuffer(distinct.tobytes(), dtype=np.uint8).reshape(len(distinct), row_width)
     listed = table > 0
     return BallotArrays(
         ids=tuple(ids),

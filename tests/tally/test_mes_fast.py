@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from pb.tally import Ballot, build_profile, completion
 from pb.tally.pabulib import load
-from pb.tally.rules.mes import mes_run
-from pb.tally.rules.mes_fast import fast_run
+from pb.tally.rules.mes import mes_outcomes, mes_run
+from pb.tally.rules.mes_fast import exact_run, fast_run
 from pb.tally.satisfaction import prepare
 from pabulib_files import DATA
 from test_rules_support import approval_elections, make_instance
@@ -88,3 +88,41 @@ def test_completions_return_the_exact_run_with_its_explanations():
     reference, reference_iterations = completion.add_one(el, skip=False)
     assert (run.winners, run.per_voter, iterations) == (reference.winners, reference.per_voter,
                                                         reference_iterations)
+
+
+def same_run(el, per_voter) -> None:
+    """exact_run and mes_run: the same run, so the same outcome of every project (figures
+    included: rounds, ρ, payments, supporters' money)."""
+    reference, run = mes_run(el, per_voter), exact_run(el, per_voter)
+    assert (run.winners, run.spent, run.candidates) == (reference.winners, reference.spent, reference.candidates)
+    assert mes_outcomes(el, run) == mes_outcomes(el, reference)
+
+
+@MANY
+@given(approval_elections(max_projects=7, max_voters=12), st.sampled_from(["cost", "cardinality"]),
+       st.integers(0, 6), st.integers(1, 4))
+def test_exact_run_is_mes_run_with_the_same_explanations(election, satisfaction, extra, denominator):
+    """Invariant: the ledger's exact run gives the same winners, rounds, ρ, payments and
+    dropped projects' figures as mes_run, for any money per voter (small integers make
+    exact ties, payments exactly at the cap and equal budgets frequent)."""
+    instance, profile = election
+    el = prepare(instance, profile, satisfaction)
+    same_run(el, Fraction(el.budget) / el.num_voters + Fraction(extra, denominator))
+
+
+@pytest.mark.parametrize("name", [
+    "Poland_Warszawa_2021_Wola.pb",
+    "Poland_Warszawa_2026_Blonia_Wilanowskie.pb",
+    "US_Stanford_Dataset_PB_North_East_San_Fernando_Valley_2021_vote_approvals.pb",
+])
+@pytest.mark.parametrize("satisfaction", ["cost", "cardinality"])
+def test_exact_run_matches_mes_run_on_real_elections(name, satisfaction):
+    """On real elections (large ones: mpq on both sides, so even the types of the published
+    figures agree), at the plain share and above it."""
+    instance, profile = load(DATA / name)
+    el = prepare(instance, profile, satisfaction)
+    start = Fraction(el.budget) / el.num_voters
+    for extra in (0, 3, Fraction(el.budget) / el.num_voters):
+        same_run(el, start + extra)
+        if not el.small:
+            assert repr(mes_outcomes(el, exact_run(el, start + extra))) == repr(mes_outcomes(el, mes_run(el, start + extra)))

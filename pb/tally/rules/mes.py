@@ -19,8 +19,10 @@ re-evaluated each round (the "lazy ρ" of equalshares.net).
 Completions rerun MES with more money per voter; ``mes_run(..., stability=True)``
 also reports for how much more money the outcome provably stays the same
 (``_Horizon``), so those reruns can be skipped (pb.tally.completion). The other
-reruns use the float-screened ``mes_fast.fast_run`` (same winners, faster); this
-exact run stays the reference and produces every published result.
+reruns use the float-screened ``mes_fast.fast_run`` (same winners, faster). This
+exact run is the reference; on large electorates with one satisfaction value per
+project the published run is ``mes_fast.exact_run``, the same run computed faster
+(tests compare the two outcome by outcome).
 """
 
 from __future__ import annotations
@@ -207,25 +209,16 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
     round_no = 0
     while active:
         round_no += 1
-        active.sort(key=lambda p: (rho[p], p))
-        best = None
-        tied: list[int] = []
-        keep: list[int] = []
         evaluated = {}
-        skipped: list[int] = []
         cuts: dict[int, int] = {}
-        for pos, p in enumerate(active):
-            if best is not None and rho[p] > best:
-                skipped = active[pos:]
-                keep.extend(skipped)
-                break
+
+        def evaluate(p):
             entries = supporter_classes(p)
             if not can_afford(p, entries):
                 run.dropped[p] = {"round": round_no, "supporters": entries, "last_rho": rho[p]}
                 if horizon:  # stays unaffordable while its supporters' money stays below its cost
                     horizon.holds(cost[p] - _money(entries), -sum(e[2] * class_slope[e[3]] for e in entries))
-                continue
-            keep.append(p)
+                return None
             if unit is not None:
                 entries.sort(key=_first)
             else:
@@ -233,14 +226,10 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
             evaluated[p] = entries
             if horizon:
                 r, rho_slope[p], cuts[p] = _rho_tracked(entries, cost[p], unit[p], class_slope)
-            else:
-                r = _rho(entries, cost[p], unit[p] if unit is not None else None)
-            rho[p] = r
-            if best is None or r < best:
-                best, tied = r, [p]
-            elif r == best:
-                tied.append(p)
-        active = keep
+                return r
+            return _rho(entries, cost[p], unit[p] if unit is not None else None)
+
+        best, tied, active, skipped = lazy_round(active, rho, evaluate)
         if not tied:
             break
         s = min(tied)
@@ -267,6 +256,38 @@ def mes_run(el: Electorate, per_voter, *, stability: bool = False) -> MesRun:
     if horizon:
         run.stable_for = horizon.limit
     return run
+
+
+def lazy_round(active: list[int], rho: list, evaluate) -> tuple:
+    """One MES round's evaluations in the lazy-ρ order, shared by the exact runs (``mes_run``
+    and ``mes_fast.exact_run``) so that they evaluate, and drop, the same projects in the
+    same rounds (the rounds and last ρ of the explanations).
+
+    Candidates go by (last ρ, index); each is evaluated only while its last ρ (a lower
+    bound: ρ never decreases) is at most the best ρ found so far. ``evaluate(p)`` returns
+    p's current ρ, or None if its supporters can no longer pay for it (it leaves the race).
+    Returns (best ρ, the projects at it, the projects still in the race, those not evaluated).
+    """
+    active.sort(key=lambda p: (rho[p], p))
+    best = None
+    tied: list[int] = []
+    keep: list[int] = []
+    skipped: list[int] = []
+    for pos, p in enumerate(active):
+        if best is not None and rho[p] > best:
+            skipped = active[pos:]
+            keep.extend(skipped)
+            break
+        r = evaluate(p)
+        if r is None:
+            continue
+        keep.append(p)
+        rho[p] = r
+        if best is None or r < best:
+            best, tied = r, [p]
+        elif r == best:
+            tied.append(p)
+    return best, tied, keep, skipped
 
 
 class _Horizon:
@@ -422,16 +443,17 @@ def mes_outcomes(el: Electorate, run: MesRun) -> dict:
         unit = el.unit_sat[p] if el.unit_sat is not None else None
         if p in run.selected:
             info = run.selected[p]
+            payments = info["payments"] if info.get("merged") else merge_payments(info["payments"])
             figures = dict(base, round=info["round"], rho=info["rho"],
-                           payments=tuple({"amount": a, "voters": n} for a, n in merge_payments(info["payments"])))
+                           payments=tuple({"amount": a, "voters": n} for a, n in payments))
             if unit is not None and info["rho"] > 0:
                 figures["max_payment"] = info["rho"] * unit
                 figures["effective_votes"] = el.cost[p] / (info["rho"] * unit)
             outcomes[p] = explain.outcome(pid, explain.SELECTED, **figures)
         elif p in run.dropped:
             info = run.dropped[p]
-            figures = dict(base, round=info["round"], supporters_money=_money(info["supporters"]),
-                           rho=info["last_rho"])
+            money = info["supporters_money"] if "supporters_money" in info else _money(info["supporters"])
+            figures = dict(base, round=info["round"], supporters_money=money, rho=info["last_rho"])
             if unit is not None:
                 figures["effective_votes"] = el.cost[p] / (info["last_rho"] * unit)
             outcomes[p] = explain.outcome(pid, explain.MES_INSUFFICIENT_SUPPORT, **figures)
