@@ -184,23 +184,35 @@ def _errors(errors: dict[str, int]) -> str:
     return ",".join(f"{status}:{count}" for status, count in errors.items()) or "0"
 
 
-HEADER = (f"{'engine':8} {'wk':>2} {'conc':>4} | {'pb/s':>6} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>6} "
-          f"{'errors':>10} {'rows=2xx':>8} | {'bare/s':>6} {'p99':>6} {'errors':>6} | {'pb/bare':>7} | "
-          f"{'srv':>5} {'db':>5} {'gen':>5} | {'b.srv':>5} {'b.db':>5} | load")
-UNITS = (f"{'':17} | {'':6} {'ms':>6} {'ms':>6} {'ms':>6} {'ms':>6} {'':10} {'':8} | {'':6} {'ms':>6} {'':6} | "
-         f"{'':7} | {'CPU ms per acknowledged cast':19} | {'ms/req':>11} |")
+LEGEND = ("latencies (p50 p95 p99 max) in ms, of acknowledged (2xx) casts; srv db gen: CPU ms per acknowledged cast "
+          "of pb's server processes, its PostgreSQL backends, the load generator (per request); b.*: the bare "
+          "endpoint; load: 1/5/15-minute load average before the level")
 
 
-def format_row(level: Level) -> str:
+def _columns(level: Level | None) -> list[tuple[str, int, str]]:
+    """(title, width, text) of every column; the header when ``level`` is None."""
+    if level is None:
+        return [(title, width, title) for title, width in COLUMNS]
     pb, bare = level.pb, level.bare
     rows = "yes" if level.pb_rows_match and level.bare_rows == bare.ok else \
         f"NO {level.pb_rows[0]}/{level.pb_rows[1]}/{level.bare_rows}"
-    return (f"{level.engine:8} {level.workers:>2} {level.concurrency:>4} | {pb.per_second:6.0f} {_ms(pb.p50_ms):>6} "
-            f"{_ms(pb.p95_ms):>6} {_ms(pb.p99_ms):>6} {_ms(pb.max_ms):>6} {_errors(pb.errors):>10} {rows:>8} | "
-            f"{bare.per_second:6.0f} {_ms(bare.p99_ms):>6} {_errors(bare.errors):>6} | {level.ratio:7.2f} | "
-            f"{_ms(pb.per_ok(pb.server_cpu)):>5} {_ms(pb.per_ok(pb.database_cpu)):>5} "
-            f"{_ms(pb.client_cpu / pb.requests * 1000):>5} | {_ms(bare.per_ok(bare.server_cpu)):>5} "
-            f"{_ms(bare.per_ok(bare.database_cpu)):>5} | {level.load_before}")
+    texts = [level.engine, str(level.workers), str(level.concurrency), f"{pb.per_second:.0f}", _ms(pb.p50_ms),
+             _ms(pb.p95_ms), _ms(pb.p99_ms), _ms(pb.max_ms), _errors(pb.errors), rows, f"{bare.per_second:.0f}",
+             _ms(bare.p99_ms), _errors(bare.errors), f"{level.ratio:.2f}", _ms(pb.per_ok(pb.server_cpu)),
+             _ms(pb.per_ok(pb.database_cpu)), _ms(pb.client_cpu / pb.requests * 1000),
+             _ms(bare.per_ok(bare.server_cpu)), _ms(bare.per_ok(bare.database_cpu)), level.load_before]
+    return [(title, width, text) for (title, width), text in zip(COLUMNS, texts)]
+
+
+COLUMNS = [("engine", -8), ("wk", 2), ("conc", 4), ("pb/s", 6), ("p50", 6), ("p95", 6), ("p99", 6), ("max", 6),
+           ("errors", 10), ("rows=2xx", 8), ("bare/s", 6), ("b.p99", 6), ("b.err", 6), ("pb/bare", 7),
+           ("srv", 5), ("db", 5), ("gen", 5), ("b.srv", 5), ("b.db", 5), ("load", -18)]
+
+
+def format_row(level: Level | None) -> str:
+    """One line of the table (the header for None); negative widths align left."""
+    return " ".join(f"{text:<{-width}}" if width < 0 else f"{text:>{width}}"
+                    for _, width, text in _columns(level)).rstrip()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -230,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             server.start("/api/orgs")
             city = set_up_city(scratch, server, voters)
             print(f"set up: round {city.round_id}, {voters} voters (bulk rows of {BULK_ROWS})", flush=True)
-            print(HEADER)
-            print(UNITS, flush=True)
+            print(LEGEND)
+            print(format_row(None), flush=True)
             levels = asyncio.run(run_levels(args, scratch, city, server, workers))
         finally:
             server.stop()
