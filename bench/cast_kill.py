@@ -128,21 +128,23 @@ def main(argv: list[str] | None = None) -> int:
         audit_ok, audit_output = audit_verify(scratch)
         integrity = sqlite_integrity(scratch)
     lost = len(acknowledged) - found
-    unanswered = sum(count for status, count in others.items() if not status.isdigit())
+    refused = others.pop("ConnectionRefusedError", 0)  # sent while the server was down: never reached it
+    in_flight = sum(count for status, count in others.items() if not status.isdigit())
+    answered = {status: count for status, count in others.items() if status.isdigit()}
     print(f"\nacknowledged ballots (2xx):             {len(acknowledged)}")
     print(f"acknowledged receipts found by lookup:  {found}   lost: {lost}   lookup answers: "
           f"{dict(Counter(map(str, lookups.statuses)))}")
-    print(f"requests cut off by the kills:          {unanswered}   other answers: "
-          f"{ {s: c for s, c in others.items() if s.isdigit()} or '-'}")
+    print(f"casts cut off in flight by the kills:   {in_flight}   refused while down: {refused}   "
+          f"other answers: {answered or '-'}")
     print(f"participation rows / sealed ballots:    {participation} / {sealed}"
-          f"   (stored but never acknowledged: {sealed - len(acknowledged)}, at most the cut-off requests)")
+          f"   (stored but never acknowledged: {sealed - len(acknowledged)}, at most the casts cut off in flight)")
     print(f"pb audit verify:                        {'ok' if audit_ok else 'FAILED'}: {audit_output}")
     print(f"SQLite integrity_check:                 {integrity}")
     print(f"load after: {machine_load()}")
     failures = [name for name, failed in [
         ("acknowledged ballots lost", lost != 0),
         ("participation rows != sealed ballots", participation != sealed),
-        ("more ballots stored than acknowledged + cut off", sealed - len(acknowledged) > unanswered),
+        ("more ballots stored than acknowledged + cut off in flight", sealed - len(acknowledged) > in_flight),
         ("audit chain", not audit_ok),
         ("integrity check", not integrity.startswith("ok")),
     ] if failed]
