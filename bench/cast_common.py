@@ -678,6 +678,22 @@ def machine_load() -> str:
     return " / ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def git_commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    return done.stdout.strip() or "?"
+def exit_on_setup_failure(main) -> int:
+    """Run a bench's ``main``; a server that would not start or a refused setup step (a RuntimeError
+    naming it, e.g. ``pb serve --workers`` refused on SQLite) ends the bench with that message."""
+    try:
+        return main()
+    except RuntimeError as problem:
+        print(f"bench stopped: {problem}", file=sys.stderr)
+        return 2
+
+
+def pb_source() -> str:
+    """Which pb is measured: the commit of the checkout the ``pb`` package is imported from (the
+    ``pb`` command imports the same one), with its folder when that is not this repository."""
+    import pb
+
+    folder = Path(pb.__file__).resolve().parent.parent
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=folder, capture_output=True, text=True)
+    commit = done.stdout.strip() if done.returncode == 0 else "no git commit"
+    return f"pb {commit}" + ("" if folder == REPO else f" from {folder}")

@@ -29,11 +29,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 
 from cast_common import (
-    PB_COMMAND, City, add_common_options, LoadRun, Request, Scratch, Server, ballot_rows, cast_requests, close_database, git_commit,
-    log_in, machine_load, open_database, pb_cli, pb_env, pb_server, run_load, scratch_database,
-    set_up_city, take_voters, usable_workers,
+    PB_COMMAND, City, LoadRun, Request, Scratch, Server, add_common_options, ballot_rows, cast_requests,
+    close_database, exit_on_setup_failure, log_in, machine_load, open_database, pb_cli, pb_env, pb_server,
+    pb_source, run_load, scratch_database, set_up_city, take_voters, usable_workers,
 )
 
 READY_PATH = "/api/orgs"
@@ -97,60 +98,100 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@dataclass
+class Findings:
+    """What the end of the loop found; ``failures()`` names every broken guarantee."""
+
+    acknowledged: int
+    found: int
+    lookup_answers: dict[str, int]
+    outcomes: Counter  # every other cast outcome of the cycles: HTTP status or transport error
+    participation: int
+    sealed: int
+    audit_ok: bool
+    audit_output: str
+    integrity: str
+
+    @property
+    def lost(self) -> int:
+        return self.acknowledged - self.found
+
+    @property
+    def refused(self) -> int:
+        """Sent while the server was down: these never reached it."""
+        return self.outcomes.get("ConnectionRefusedError", 0)
+
+    @property
+    def in_flight(self) -> int:
+        """Cut off by a kill after reaching the server: these may or may not have been stored."""
+        return sum(count for status, count in self.outcomes.items()
+                   if not status.isdigit() and status != "ConnectionRefusedError")
+
+    def failures(self) -> list[str]:
+        return [name for name, failed in [
+            ("acknowledged ballots lost", self.lost != 0),
+            ("participation rows != sealed ballots", self.participation != self.sealed),
+            ("more ballots stored than acknowledged + cut off in flight",
+             self.sealed - self.acknowledged > self.in_flight),
+            ("audit chain", not self.audit_ok),
+            ("integrity check", not self.integrity.startswith("ok")),
+        ] if failed]
+
+    def report(self) -> str:
+        answered = {status: count for status, count in self.outcomes.items() if status.isdigit()}
+        return "\n".join([
+            f"acknowledged ballots (2xx):             {self.acknowledged}",
+            f"acknowledged receipts found by lookup:  {self.found}   lost: {self.lost}   lookup answers: "
+            f"{self.lookup_answers}",
+            f"casts cut off in flight by the kills:   {self.in_flight}   refused while down: {self.refused}   "
+            f"other answers: {answered or '-'}",
+            f"participation rows / sealed ballots:    {self.participation} / {self.sealed}   (stored but never "
+            f"acknowledged: {self.sealed - self.acknowledged}, at most the casts cut off in flight)",
+            f"pb audit verify:                        {'ok' if self.audit_ok else 'FAILED'}: {self.audit_output}",
+            f"SQLite integrity_check:                 {self.integrity}",
+        ])
+
+
+def kill_loop(args, scratch: Scratch, workers: int | None, rng: random.Random) -> Findings:
+    """Every cycle, then the checks on a restarted server and on the stopped database."""
+    server = pb_server(scratch, workers)
+    try:
+        server.start(READY_PATH)
+        city = set_up_city(scratch, server, args.cycles * args.voters_per_cycle)
+        acknowledged: list[str] = []
+        outcomes: Counter = Counter()
+        for number in range(args.cycles):
+            receipts, others = kill_cycle(server, city, args, rng, number)
+            acknowledged += receipts
+            outcomes += others
+        server.start(READY_PATH)
+        lookups = run_load(city.base_url, [Request(city.receipt_path, {"receipt": r}) for r in acknowledged],
+                           16, 1, field_name="status")
+    finally:
+        server.stop()
+    found = sum(1 for status, value in zip(lookups.statuses, lookups.values) if status == 200 and value == "received")
+    participation, sealed = asyncio.run(_ballot_rows(scratch, city.round_id))
+    audit_ok, audit_output = audit_verify(scratch)
+    return Findings(len(acknowledged), found, dict(Counter(map(str, lookups.statuses))), outcomes, participation,
+                    sealed, audit_ok, audit_output, sqlite_integrity(scratch))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workers = usable_workers(args.workers)
     seed = args.seed if args.seed is not None else random.randrange(10**6)
     print(f"cast_kill: {args.engine}, pb workers {workers or 'default (1)'}, {args.cycles} cycles of "
-          f"{args.voters_per_cycle} voters at concurrency {args.concurrency}, seed {seed}, commit {git_commit()}, "
+          f"{args.voters_per_cycle} voters at concurrency {args.concurrency}, seed {seed}, {pb_source()}, "
           f"load {machine_load()}", flush=True)
-    rng = random.Random(seed)
     with scratch_database(args.engine, "castkill", keep=args.keep) as scratch:
         pb_cli(scratch, "migrate")
-        server = pb_server(scratch, workers)
-        try:
-            server.start(READY_PATH)
-            city = set_up_city(scratch, server, args.cycles * args.voters_per_cycle)
-            acknowledged: list[str] = []
-            others: Counter = Counter()
-            for number in range(args.cycles):
-                receipts, cut_off = kill_cycle(server, city, args, rng, number)
-                acknowledged += receipts
-                others += cut_off
-            server.start(READY_PATH)
-            lookups = run_load(city.base_url, [Request(city.receipt_path, {"receipt": r}) for r in acknowledged],
-                               16, 1, field_name="status")
-            server.stop()
-        finally:
-            server.stop()
-        found = sum(1 for status, value in zip(lookups.statuses, lookups.values) if status == 200 and value == "received")
-        participation, sealed = asyncio.run(_ballot_rows(scratch, city.round_id))
-        audit_ok, audit_output = audit_verify(scratch)
-        integrity = sqlite_integrity(scratch)
-    lost = len(acknowledged) - found
-    refused = others.pop("ConnectionRefusedError", 0)  # sent while the server was down: never reached it
-    in_flight = sum(count for status, count in others.items() if not status.isdigit())
-    answered = {status: count for status, count in others.items() if status.isdigit()}
-    print(f"\nacknowledged ballots (2xx):             {len(acknowledged)}")
-    print(f"acknowledged receipts found by lookup:  {found}   lost: {lost}   lookup answers: "
-          f"{dict(Counter(map(str, lookups.statuses)))}")
-    print(f"casts cut off in flight by the kills:   {in_flight}   refused while down: {refused}   "
-          f"other answers: {answered or '-'}")
-    print(f"participation rows / sealed ballots:    {participation} / {sealed}"
-          f"   (stored but never acknowledged: {sealed - len(acknowledged)}, at most the casts cut off in flight)")
-    print(f"pb audit verify:                        {'ok' if audit_ok else 'FAILED'}: {audit_output}")
-    print(f"SQLite integrity_check:                 {integrity}")
+        findings = kill_loop(args, scratch, workers, random.Random(seed))
+    print("\n" + findings.report())
     print(f"load after: {machine_load()}")
-    failures = [name for name, failed in [
-        ("acknowledged ballots lost", lost != 0),
-        ("participation rows != sealed ballots", participation != sealed),
-        ("more ballots stored than acknowledged + cut off in flight", sealed - len(acknowledged) > in_flight),
-        ("audit chain", not audit_ok),
-        ("integrity check", not integrity.startswith("ok")),
-    ] if failed]
+    failures = findings.failures()
     print("RESULT: " + ("FAILED: " + "; ".join(failures) if failures else "ok, 0 acknowledged ballots lost"))
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_setup_failure(main))

@@ -28,8 +28,8 @@ from pathlib import Path
 import bare_app
 from cast_common import (
     BULK_ROWS, City, CpuMeter, LoadRun, Request, Scratch, Server, add_common_options, ballot_rows, cast_requests,
-    close_database, free_port, git_commit, log_in, machine_load, open_database, pb_cli, pb_server, percentile,
-    postgres_backend_pids, scratch_database, set_up_city, take_voters, usable_workers,
+    close_database, exit_on_setup_failure, free_port, log_in, machine_load, open_database, pb_cli, pb_server,
+    pb_source, percentile, postgres_backend_pids, scratch_database, set_up_city, take_voters, usable_workers,
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -233,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     workers = usable_workers(args.workers)
     voters = args.voters_per_level * len(args.levels)
     print(f"cast_load: {args.engine}, pb workers {workers or 'default (1)'}, levels {args.levels}, "
-          f"{args.voters_per_level} voters per level, {args.clients_procs} {args.client} client process(es), commit {git_commit()}, "
-          f"load {machine_load()}", flush=True)
+          f"{args.voters_per_level} voters per level, {args.clients_procs} {args.client} client process(es), "
+          f"{pb_source()}, load {machine_load()}", flush=True)
     with scratch_database(args.engine, "castbench", keep=args.keep) as scratch:
         pb_cli(scratch, "migrate")
         server = pb_server(scratch, workers)
@@ -249,11 +249,11 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
     print(f"load after: {machine_load()}")
     if args.json:
-        args.json.write_text(json.dumps({"commit": git_commit(), "engine": args.engine, "workers": workers or 1,
+        args.json.write_text(json.dumps({"pb": pb_source(), "engine": args.engine, "workers": workers or 1,
                                          "levels": [asdict(level) | {"ratio": level.ratio} for level in levels]},
                                         indent=2, default=str))
     return 0 if all(level.pb_rows_match for level in levels) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_setup_failure(main))
