@@ -22,7 +22,7 @@ import math
 import os
 import sqlite3
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import bare_app
@@ -67,7 +67,6 @@ class Level:
     pb_rows: tuple[int, int]  # participation rows, sealed ballots added during the pb batch
     bare_rows: int
     load_before: str
-    notes: list[str] = field(default_factory=list)
 
     @property
     def pb_rows_match(self) -> bool:
@@ -145,6 +144,23 @@ def bare_server(scratch: Scratch, workers: int | None) -> Server:
 # --- the run -----------------------------------------------------------------------------------------
 
 
+async def run_level(args, number: int, concurrency: int, scratch: Scratch, city: City, pb: Server, bare: Server,
+                    workers: int | None) -> Level:
+    """Fresh voters log in (not timed), cast once each (timed), then the bare endpoint gets the same bodies."""
+    load_before = machine_load()
+    emails = take_voters(city, args.voters_per_level)
+    tokens = await asyncio.to_thread(log_in, city, emails, args.login_concurrency, args.clients_procs)
+    casts = cast_requests(city, tokens, seed=number)
+    before = await ballot_rows(city.round_id)
+    pb_phase = await measure(pb, scratch, casts, concurrency, args.clients_procs, args.client)
+    after = await ballot_rows(city.round_id)
+    bare_before = await bare_rows(scratch)
+    bare_phase = await measure(bare, scratch, [Request("/cast", cast.body) for cast in casts], concurrency,
+                               args.clients_procs, args.client)
+    return Level(scratch.engine, workers or 1, concurrency, pb_phase, bare_phase,
+                 (after[0] - before[0], after[1] - before[1]), await bare_rows(scratch) - bare_before, load_before)
+
+
 async def run_levels(args, scratch: Scratch, city: City, server: Server, workers: int | None) -> list[Level]:
     engine = await open_database(scratch)
     bare = bare_server(scratch, workers)
@@ -153,21 +169,8 @@ async def run_levels(args, scratch: Scratch, city: City, server: Server, workers
         bare.start("/cast")
         levels = []
         for number, concurrency in enumerate(args.levels):
-            load_before = machine_load()
-            emails = take_voters(city, args.voters_per_level)
-            tokens = await asyncio.to_thread(log_in, city, emails, args.login_concurrency, args.clients_procs)
-            before = await ballot_rows(city.round_id)
-            pb_phase = await measure(server, scratch, cast_requests(city, tokens, seed=number), concurrency,
-                                     args.clients_procs, args.client)
-            after = await ballot_rows(city.round_id)
-            bare_before = await bare_rows(scratch)
-            bare_body = [Request("/cast", request.body) for request in cast_requests(city, tokens, seed=number)]
-            bare_phase = await measure(bare, scratch, bare_body, concurrency, args.clients_procs, args.client)
-            level = Level(scratch.engine, workers or 1, concurrency, pb_phase, bare_phase,
-                          (after[0] - before[0], after[1] - before[1]), await bare_rows(scratch) - bare_before,
-                          load_before)
-            levels.append(level)
-            print(format_row(level), flush=True)
+            levels.append(await run_level(args, number, concurrency, scratch, city, server, bare, workers))
+            print(format_row(levels[-1]), flush=True)
         return levels
     finally:
         bare.stop()
