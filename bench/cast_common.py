@@ -99,10 +99,17 @@ def scratch_database(engine: str, label: str, keep: bool = False) -> Iterator[Sc
             shutil.rmtree(folder, ignore_errors=True)
 
 
+# The caller's connection-layer tuning reaches the server (e.g. PB_DATABASE_SQLITE_SYNCHRONOUS=normal
+# to compare the durability settings); every other PB_* setting of the caller is dropped.
+SERVER_TUNING = ("PB_DATABASE_POOL_SIZE", "PB_DATABASE_QUEUE_SECONDS", "PB_DATABASE_SQLITE_SYNCHRONOUS")
+
+
 def pb_env(scratch: Scratch) -> dict[str, str]:
-    """The environment of every ``pb`` process of the bench: the caller's PB_* settings removed,
-    the scratch database and secrets, rate limits off, cheap password hashes."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PB_")}
+    """The environment of every ``pb`` process of the bench: the caller's PB_* settings removed
+    (but the connection-layer tuning of ``SERVER_TUNING``), the scratch database and secrets, rate
+    limits off, cheap password hashes."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("PB_") or name in SERVER_TUNING}
     return {**env, "PB_DATABASE_URL": scratch.database_url, "PB_SECRETS_DIR": str(scratch.secrets_dir),
             "PB_SECURITY_RATE_LIMIT_PER_MINUTE": "0", "PB_SECURITY_RATE_LIMIT_ACCOUNT_PER_MINUTE": "0",
             "PB_SECURITY_PASSWORD_TIME_COST": str(ARGON2_TIME_COST),
