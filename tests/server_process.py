@@ -37,14 +37,23 @@ def pb(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProces
     return subprocess.run([str(pb_command), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+class ServerOutput(list):
+    """What the server printed and its exit status (both once the block ends), and its process id."""
+
+    pid: int
+    returncode: int | None = None
+
+
 @contextmanager
-def serving(*args: str, cwd: Path, env: dict[str, str], port: int) -> Iterator[tuple[str, list[str]]]:
+def serving(*args: str, cwd: Path, env: dict[str, str], port: int) -> Iterator[tuple[str, ServerOutput]]:
     """Run ``pb ARGS`` (a command that serves on ``port``) until the block ends; yields the base
-    URL and, once the block is over, the list holds the server's output."""
+    URL and, once the block is over, the list holds the server's output (``output.pid`` is the server's
+    process id, ``output.returncode`` its exit status once stopped)."""
     pb_command = Path(sys.executable).with_name("pb")
     server = subprocess.Popen([str(pb_command), *args], cwd=cwd, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output: list[str] = []
+    output = ServerOutput()
+    output.pid = server.pid
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -60,3 +69,4 @@ def serving(*args: str, cwd: Path, env: dict[str, str], port: int) -> Iterator[t
     finally:
         server.terminate()
         output.append(server.communicate(timeout=30)[0])
+        output.returncode = server.returncode

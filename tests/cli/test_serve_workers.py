@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -13,7 +10,7 @@ from click.testing import CliRunner
 
 from pb.cli import main
 from tests.helpers import PASSWORD
-from tests.server_process import free_port, pb_env
+from tests.server_process import free_port, pb_env, serving
 
 
 def test_several_workers_on_sqlite_are_refused_in_one_line(tmp_path):
@@ -49,22 +46,9 @@ def test_two_workers_serve_postgresql(database_url, tmp_path):
     port = free_port()
     env = pb_env(PB_DATABASE_URL=database_url, PB_SECRETS_DIR=str(tmp_path / "secrets"),
                  PB_SECURITY_RATE_LIMIT_PER_MINUTE="0", PB_SECURITY_RATE_LIMIT_ACCOUNT_PER_MINUTE="0")
-    pb_command = Path(sys.executable).with_name("pb")
-    server = subprocess.Popen([str(pb_command), "serve", "--workers", "2", "--port", str(port)], cwd=tmp_path,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            try:
-                httpx.get(f"{base}/", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, f"{base} did not answer within 120 s"
-                time.sleep(0.3)
+    with serving("serve", "--workers", "2", "--port", str(port), cwd=tmp_path, env=env, port=port) as (base, output):
         # uvicorn's supervisor runs the two workers as its child processes
-        assert len([child for child in _children(server.pid) if _is_worker(child)]) == 2
+        assert len([child for child in _children(output.pid) if _is_worker(child)]) == 2
         with httpx.Client(base_url=base, timeout=10) as http:
             for n in range(6):  # each request may land on either worker: tokens work on both
                 email = f"worker{n}@example.org"
@@ -75,11 +59,8 @@ def test_two_workers_serve_postgresql(database_url, tmp_path):
                 assert login.status_code == 200, login.text
                 me = http.get("/api/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
                 assert me.status_code == 200 and me.json()["email"] == email, me.text
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=30)[0]
-    assert "with 2 worker processes" in output, output
-    assert server.returncode == 0, output
+    assert "with 2 worker processes" in output[0], output
+    assert output.returncode == 0, output
 
 
 def _is_worker(pid: int) -> bool:
