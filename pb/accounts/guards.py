@@ -47,7 +47,7 @@ class AccessTokenMiddleware(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Sign in first: send 'Authorization: Bearer <access token>'.")
         auth = connection.app.state.auth
-        claims = decode_access_token(auth.keyring, token.strip(), issuer=auth.issuer)
+        claims = decode_access_token(auth.keyring, token.strip(), issuer=auth.issuer, verified=auth.verified_tokens)
         if not _guard_checks_login(connection) and await service.is_login_revoked(claims.login_id):
             raise _login_ended()
         return AuthenticationResult(user=claims, auth=token)

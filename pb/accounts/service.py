@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import anyio.to_thread
@@ -18,7 +18,9 @@ from pb.audit import service as audit
 from pb.core.clock import utcnow
 from pb.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from pb.core.keyring import Keyring
-from pb.core.tokens import CLOCK_SKEW, MAX_LIFETIME, AccessClaims, issue_access_token
+from pb.core.tokens import (
+    CLOCK_SKEW, MAX_LIFETIME, AccessClaims, VerifiedTokens, issue_access_token, remember_issued,
+)
 from pb.db import write_transaction
 
 _hasher = PasswordHasher()  # argon2id; cost set from settings by configure_password_hashing
@@ -39,6 +41,9 @@ class AuthConfig:
     issuer: str
     access_minutes: int
     refresh_days: int
+    # Tokens verified with this keyring and issuer; never passed in (a copy with another keyring
+    # made by dataclasses.replace starts with an empty one).
+    verified_tokens: VerifiedTokens = field(default_factory=VerifiedTokens, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +83,10 @@ async def sign_up(email: str, password: str, display_name: str) -> int:
 
 
 async def _issue_pair(config: AuthConfig, user_id: int, family: str) -> TokenPair:
-    access, _ = issue_access_token(
+    access, claims = issue_access_token(
         config.keyring, user_id=user_id, login_id=family, issuer=config.issuer, minutes=config.access_minutes
     )
+    remember_issued(config.verified_tokens, access, claims)
     refresh = secrets.token_urlsafe(32)
     await repo.insert_refresh_token(
         user_id, _hash_refresh(refresh), family, utcnow() + timedelta(days=config.refresh_days)

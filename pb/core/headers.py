@@ -63,8 +63,16 @@ def _carries_credentials(scope: Scope) -> bool:
     return any(name in (b"authorization", b"cookie") for name, _ in scope.get("headers", ()))
 
 
-def _is_docs_page(scope: Scope, headers: MutableScopeHeaders) -> bool:
-    return scope["path"].startswith(DOCS_PREFIX) and headers.get("content-type", "").startswith("text/html")
+def _is_docs_page(scope: Scope, message: Message) -> bool:
+    if not scope["path"].startswith(DOCS_PREFIX):
+        return False
+    return MutableScopeHeaders.from_message(message).get("content-type", "").startswith("text/html")
+
+
+def _replacing(headers: list[tuple[bytes, bytes]], ours: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with ``ours`` set: a header of the same name the response had is dropped."""
+    names = {name for name, _ in ours}
+    return [pair for pair in headers if pair[0].lower() not in names] + ours
 
 
 def _with_nonce(html: bytes, nonce: str) -> bytes:
@@ -79,8 +87,14 @@ def _with_nonce(html: bytes, nonce: str) -> bytes:
 
 
 def security_headers(public_url: str) -> Callable[[Message, Scope], Awaitable[None]]:
-    """The before_send hook for an app served at ``public_url``."""
-    strict_transport = public_url.lower().startswith("https://")
+    """The before_send hook for an app served at ``public_url``. The headers are encoded once here:
+    the hook runs for every response."""
+    fixed = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+             (b"referrer-policy", b"no-referrer"), (b"cross-origin-opener-policy", b"same-origin")]
+    if public_url.lower().startswith("https://"):
+        fixed.append((b"strict-transport-security", HSTS.encode()))
+    ours = [(b"content-security-policy", content_security_policy().encode()), *fixed]
+    ours_no_store = [*ours, (b"cache-control", b"no-store")]
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if scope["type"] != "http":
@@ -92,19 +106,12 @@ def security_headers(public_url: str) -> Callable[[Message, Scope], Awaitable[No
             return
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        nonce = None
-        if _is_docs_page(scope, headers):
+        no_store = scope["path"].startswith(TOKEN_PREFIX) or _carries_credentials(scope)
+        headers = ours_no_store if no_store else ours
+        if _is_docs_page(scope, message):
             nonce = scope[_NONCE_KEY] = secrets.token_urlsafe(18)  # type: ignore[literal-required]
-            del headers["content-length"]  # the body grows by the nonces; sent without a length
-        headers["content-security-policy"] = content_security_policy(nonce)
-        headers["x-content-type-options"] = "nosniff"
-        headers["x-frame-options"] = "DENY"
-        headers["referrer-policy"] = "no-referrer"
-        headers["cross-origin-opener-policy"] = "same-origin"
-        if strict_transport:
-            headers["strict-transport-security"] = HSTS
-        if scope["path"].startswith(TOKEN_PREFIX) or _carries_credentials(scope):
-            headers["cache-control"] = "no-store"
+            del MutableScopeHeaders.from_message(message)["content-length"]  # the body grows by the nonces
+            headers = [(b"content-security-policy", content_security_policy(nonce).encode()), *headers[1:]]
+        message["headers"] = _replacing(list(message.get("headers") or []), headers)
 
     return add_security_headers

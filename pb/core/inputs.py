@@ -63,6 +63,8 @@ def _checked(value: Any, path: str, kind: str, depth: int) -> Any:
     if isinstance(value, str):
         return clean(value, path, kind)
     if isinstance(value, list):
+        if depth < MAX_NESTING and not any(isinstance(item, _CHECKED_TYPES) for item in value):
+            return value  # numbers, booleans, nulls: nothing to check (the common case: lists of ids)
         return [_checked(item, f"{path}/{index}", kind, depth + 1) for index, item in enumerate(value)]
     if isinstance(value, dict):
         checked = {}
@@ -73,10 +75,15 @@ def _checked(value: Any, path: str, kind: str, depth: int) -> Any:
     return value
 
 
+_CHECKED_TYPES = (str, list, dict)
+
+
 def checked_field(struct_type: type, name: str, value: Any) -> Any:
     """``value`` of ``struct_type``'s field ``name`` after the text rules (TextProblem if refused)."""
-    kind = dict(_plan(struct_type)).get(name, OPAQUE)
-    return _checked(value, name, kind, 0) if isinstance(value, (str, list, dict)) else value
+    if not isinstance(value, _CHECKED_TYPES):
+        return value
+    kind = next((kind for field, kind in _plan(struct_type) if field == name), OPAQUE)
+    return _checked(value, name, kind, 0)
 
 
 class Input(msgspec.Struct, forbid_unknown_fields=True):

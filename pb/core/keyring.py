@@ -197,16 +197,37 @@ class RoundKeys:
         return hmac.new(self.tag_key, receipt.encode(), hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class SealingKeys:
+    """What casting needs of a round's keys: seal to the public key and tag the receipt. Without the
+    private key, so what a worker keeps in memory between casts can open nothing."""
+
+    round_id: int
+    box: SealedBox  # sealed to the round's public key (built once: PublicKey parsing is not free)
+    tag_key: bytes
+    file_version: tuple[int, int, int]  # (inode, mtime_ns, size) of the key file these came from
+
+    def seal(self, plaintext: bytes) -> bytes:
+        return self.box.encrypt(plaintext)
+
+    def receipt_tag(self, receipt: str) -> str:
+        return hmac.new(self.tag_key, receipt.encode(), hashlib.sha256).hexdigest()
+
+
 class RoundKeyStore:
     """Round keys as one owner-only file per round in the secrets folder.
 
     Files are written to a temporary name, fsynced and renamed into place, so every worker sharing
-    the folder reads either no file or a whole one. Nothing is cached in memory: once ``destroy``
-    has run, no worker can open or tag anything for that round any more.
+    the folder reads either no file or a whole one. Only the sealing half (``SealingKeys``: public
+    key and tag key, never the private key) is kept in memory, for casting, and it is used only
+    after an ``os.stat`` of the file shows the same file (inode, mtime, size): once ``destroy`` has
+    run (or ``create`` replaced the file), no worker seals or tags anything with the old keys, and
+    no worker can open anything at all without reading the file.
     """
 
     def __init__(self, secrets_dir: Path):
         self.folder = Path(secrets_dir) / ROUND_KEYS_DIR
+        self._sealing: dict[int, SealingKeys] = {}
 
     def _path(self, round_id: int) -> Path:
         return self.folder / f"round-{int(round_id)}.json"
@@ -226,6 +247,7 @@ class RoundKeyStore:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
         _fsync_dir(self.folder)
+        self._sealing.pop(int(round_id), None)
         return keys
 
     def load(self, round_id: int) -> RoundKeys | None:
@@ -235,6 +257,26 @@ class RoundKeyStore:
             return None
         return RoundKeys(int(data["round_id"]), bytes.fromhex(data["public_key"]),
                          bytes.fromhex(data["private_key"]), bytes.fromhex(data["tag_key"]))
+
+    def sealing_keys(self, round_id: int) -> SealingKeys | None:
+        """The round's sealing half, from memory while its file is unchanged (one ``stat`` a cast)."""
+        try:
+            stat = os.stat(self._path(round_id))
+        except FileNotFoundError:
+            self._sealing.pop(int(round_id), None)
+            return None
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = self._sealing.get(int(round_id))
+        if cached is not None and cached.file_version == version:
+            return cached
+        keys = self.load(round_id)
+        if keys is None:
+            return None
+        sealing = SealingKeys(keys.round_id, SealedBox(PublicKey(keys.public_key)), keys.tag_key, version)
+        if len(self._sealing) >= 256:  # rounds voting at once in one deployment: few
+            self._sealing.clear()
+        self._sealing[int(round_id)] = sealing
+        return sealing
 
     def exists(self, round_id: int) -> bool:
         return self._path(round_id).exists()
@@ -251,6 +293,7 @@ class RoundKeyStore:
         The overwrite is best effort: journaling filesystems and SSDs may keep old blocks, which is
         why the ballots' ciphertexts are also removed from the database before this runs.
         """
+        self._sealing.pop(int(round_id), None)
         path = self._path(round_id)
         try:
             size = path.stat().st_size

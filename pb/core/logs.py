@@ -10,9 +10,9 @@ refused). A server error's traceback is logged as its frames and exception types
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
-import uuid
 from typing import Any
 
 import structlog
@@ -52,7 +52,7 @@ def request_id(scope: Scope) -> str:
     """This request's id, made on first use (routing errors never reach a middleware)."""
     state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
     if _STATE_KEY not in state:
-        state[_STATE_KEY] = uuid.uuid4().hex
+        state[_STATE_KEY] = os.urandom(16).hex()  # 128 random bits; uuid4() costs twice as much
     return state[_STATE_KEY]
 
 

@@ -8,8 +8,10 @@ logout, or refresh-token reuse — can stop all of its access tokens with one in
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 import jwt
 
@@ -64,8 +66,70 @@ def _lifetime_problem(issued_at: int | float, expires_at: int | float) -> str | 
     return None
 
 
-def decode_access_token(keyring: Keyring, token: str, *, issuer: str) -> AccessClaims:
-    """Verify signature, algorithm, kid, issuer, audience, expiry and lifetime, or raise ``Unauthorized``."""
+def _expired() -> Unauthorized:
+    return Unauthorized("The access token has expired; refresh it.")
+
+
+class VerifiedTokens:
+    """Access tokens this process has verified (or issued), by their exact text, until they expire.
+
+    A voter's token serves every request of its ten minutes, and checking its Ed25519 signature is
+    the largest part of authenticating one. Remembering the outcome is sound because verification is
+    a function of the token's text, the keyring, the issuer and the clock: one cache belongs to one
+    ``AuthConfig`` (keyring and issuer fixed; a rotated key needs a restart anyway), and the clock's
+    part is checked again on every use: a remembered token past its expiry (with PyJWT's leeway) is
+    refused exactly as PyJWT refuses it. Once valid, nothing else about a token can become invalid
+    with time (``iat`` only moves into the past); an ended login is checked on every request apart
+    from this (the revocation lookup). Only tokens that passed every check are kept, never a
+    refusal. Bounded: the oldest entries are forgotten first.
+    """
+
+    __slots__ = ("_claims", "size", "clock")
+
+    def __init__(self, size: int = 20_000, clock: Callable[[], float] = time.time):
+        self.size = size
+        self.clock = clock  # PyJWT's clock (seconds since the epoch); tests move it
+        self._claims: dict[str, tuple[float, AccessClaims]] = {}
+
+    def get(self, token: str) -> AccessClaims | None:
+        """The remembered claims; raises ``Unauthorized`` if they have expired since."""
+        found = self._claims.get(token)
+        if found is None:
+            return None
+        expires_at, claims = found
+        if expires_at <= self.clock() - CLOCK_SKEW.total_seconds():  # PyJWT's rule for ``exp``
+            del self._claims[token]
+            raise _expired()
+        return claims
+
+    def remember(self, token: str, claims: AccessClaims) -> None:
+        if len(self._claims) >= self.size:
+            del self._claims[next(iter(self._claims))]
+        self._claims[token] = (claims.expires_at.timestamp(), claims)
+
+
+def remember_issued(verified: VerifiedTokens, token: str, claims: AccessClaims) -> None:
+    """A token this process just signed is valid by construction: remember what verifying it
+    would give (its ``exp`` claim has whole seconds)."""
+    exp = int(claims.expires_at.timestamp())
+    verified.remember(token, AccessClaims(claims.user_id, claims.jti, datetime.fromtimestamp(exp, tz=timezone.utc),
+                                          claims.login_id))
+
+
+def decode_access_token(keyring: Keyring, token: str, *, issuer: str,
+                        verified: VerifiedTokens | None = None) -> AccessClaims:
+    """Verify signature, algorithm, kid, issuer, audience, expiry and lifetime, or raise ``Unauthorized``.
+
+    ``verified``: the cache of tokens already verified with this keyring and issuer (see there)."""
+    claims = verified.get(token) if verified is not None else None
+    if claims is None:
+        claims = _verify(keyring, token, issuer)
+        if verified is not None:
+            verified.remember(token, claims)
+    return claims
+
+
+def _verify(keyring: Keyring, token: str, issuer: str) -> AccessClaims:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as error:
@@ -86,7 +150,7 @@ def decode_access_token(keyring: Keyring, token: str, *, issuer: str) -> AccessC
             options={"require": REQUIRED_CLAIMS},
         )
     except jwt.ExpiredSignatureError as error:
-        raise Unauthorized("The access token has expired; refresh it.") from error
+        raise _expired() from error
     except jwt.PyJWTError as error:
         raise Unauthorized(f"The access token is invalid: {error}.") from error
     problem = _lifetime_problem(payload["iat"], payload["exp"])

@@ -20,7 +20,7 @@ from pb.audit import service as audit
 from pb.core.canonical import canonical_json, sha256_hex
 from pb.core.clock import utcnow
 from pb.core.errors import Conflict, Forbidden, Invalid, NotFound
-from pb.core.keyring import RoundKeys, RoundKeyStore
+from pb.core.keyring import RoundKeys, RoundKeyStore, SealingKeys
 from pb.db import is_unique_violation, write_transaction
 from pb.rounds import repo as rounds_repo
 from pb.rounds import service as rounds_service
@@ -168,11 +168,23 @@ def _already_voted() -> Conflict:
     return Conflict("You have already voted in this budget; one person, one ballot.", code="already_voted")
 
 
+def _keys_missing() -> Conflict:
+    return Conflict("This round's ballot box keys are not in the secrets folder, so no ballot can be sealed; "
+                    "every server of this deployment must share the secrets folder.", code="ballot_box_unavailable")
+
+
 def _keys_of(round_keys: RoundKeyStore, round_id: int) -> RoundKeys:
     keys = round_keys.load(round_id)
     if keys is None:
-        raise Conflict("This round's ballot box keys are not in the secrets folder, so no ballot can be sealed; "
-                       "every server of this deployment must share the secrets folder.", code="ballot_box_unavailable")
+        raise _keys_missing()
+    return keys
+
+
+def _sealing_keys_of(round_keys: RoundKeyStore, round_id: int) -> SealingKeys:
+    """What a cast needs (no private key), from the store's memory while the key file is unchanged."""
+    keys = round_keys.sealing_keys(round_id)
+    if keys is None:
+        raise _keys_missing()
     return keys
 
 
@@ -239,7 +251,7 @@ async def record_ballot(organisation_id: int, census_key: bytes, round_keys: Rou
     round_id, budget_id = int(config["round_id"]), int(budget["id"])
     check_choices(budget, project_ids, points)
     revising = bool(config.get("allow_revision")) and channel == ONLINE
-    keys = _keys_of(round_keys, round_id)
+    keys = _sealing_keys_of(round_keys, round_id)
     config_hash = config_hash or sha256_hex(canonical_json(dict(config)))
     content = domain.encode_content(domain.ballot_content(
         round_id, budget_id, project_ids, config_hash,
@@ -256,7 +268,7 @@ async def record_ballot(organisation_id: int, census_key: bytes, round_keys: Rou
             raise
         if not revising:
             raise _already_voted() from error
-        await _revise(organisation_id, keys, cast)
+        await _revise(organisation_id, _keys_of(round_keys, round_id), cast)
     else:
         if phase != domain.VOTING:
             raise _not_voting(phase)
@@ -353,7 +365,7 @@ async def look_up_receipt(organisation_id: int, round_id: int, receipt: str, *,
     """During voting only "received" (found by its tag among the sealed ballots); once the box is
     opened the ballot content too (recorded-as-cast). One statement answers every question."""
     receipt = receipt.lower()
-    keys = round_keys.load(round_id)  # None once the box is opened: every ballot is public then
+    keys = round_keys.sealing_keys(round_id)  # None once the box is opened: every ballot is public then
     found = await repo.receipt_facts(organisation_id, round_id, receipt,
                                      keys.receipt_tag(receipt) if keys is not None else None)
     if found is None:

@@ -123,3 +123,23 @@ async def test_an_ended_login_is_refused_on_an_organisations_routes_too(client):
     for url in (census, "/api/orgs/999999/census"):
         response = await client.get(url, headers=official)
         assert response.status_code == 401 and response.json()["code"] == "login_ended", response.text
+
+
+@pytest.mark.parametrize("how", ["issued here", "verified here"])
+async def test_a_token_remembered_as_verified_is_refused_once_it_expires(app, client, how):
+    """Invariant: the server remembers tokens it issued or verified (pb.core.tokens.VerifiedTokens),
+    never past their expiry: from exp plus the tolerated clock skew on, the same token is 401
+    "expired", exactly as a fresh verification answers."""
+    from pb.core.tokens import CLOCK_SKEW
+
+    user_id, _ = await sign_up_and_log_in(client, "sven")
+    token = (await _login(client, "sven"))["access_token"] if how == "issued here" else _signed(app, sub=str(user_id))
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/me", headers=bearer)).status_code == 200
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"] + CLOCK_SKEW.total_seconds()
+    remembered = app.state.auth.verified_tokens
+    remembered.clock = lambda: expires - 1
+    assert (await client.get("/api/me", headers=bearer)).status_code == 200
+    remembered.clock = lambda: expires
+    response = await client.get("/api/me", headers=bearer)
+    assert response.status_code == 401 and "expired" in response.json()["detail"], response.text

@@ -121,7 +121,7 @@ async def test_missing_round_keys_refuse_casting_and_the_tally_with_a_clear_409(
     store = RoundKeyStore(settings.secrets_dir)
     key_file = store.folder / f"round-{world['round_id']}.json"
     saved = key_file.read_bytes()
-    key_file.unlink()
+    key_file.unlink()  # the server remembers the sealing keys from the casts above: the file decides
     response = await cast(client, world, world["voters"][3], "citywide", [world["proposals"]["citywide"][0]])
     assert response.status_code == 409 and response.json()["code"] == "ballot_box_unavailable"
     await advance(client, world["org_id"], world["round_id"], world["official"], "closed")

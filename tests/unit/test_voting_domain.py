@@ -235,3 +235,26 @@ def test_round_keys_seal_open_and_tag_and_are_gone_once_destroyed(tmp_path):
     assert store.destroy(7) and store.load(7) is None and not store.exists(7) and store.round_ids() == []
     assert not store.destroy(7)
     assert list(store.folder.iterdir()) == []  # no temporary file left behind
+
+
+def test_sealing_keys_are_used_only_while_the_key_file_is_unchanged(tmp_path):
+    """Invariant: a worker's remembered sealing keys (public and tag key, no private key) serve only
+    while the round's key file is the one they came from: once another worker destroys the box, this
+    one has nothing to seal with; once a new box replaces it, it seals to the new one."""
+    from nacl.exceptions import CryptoError
+
+    from pb.core.keyring import RoundKeyStore
+
+    worker, other_worker = RoundKeyStore(tmp_path), RoundKeyStore(tmp_path)
+    first = other_worker.create(7)
+    sealing = worker.sealing_keys(7)
+    assert worker.sealing_keys(7) is sealing and not hasattr(sealing, "private_key")
+    assert first.unseal(sealing.seal(b"a ballot")) == b"a ballot"
+    assert sealing.receipt_tag("r") == first.receipt_tag("r")
+    second = other_worker.create(7)
+    renewed = worker.sealing_keys(7)
+    assert second.unseal(renewed.seal(b"b")) == b"b" and renewed.receipt_tag("r") == second.receipt_tag("r")
+    with pytest.raises(CryptoError):
+        first.unseal(renewed.seal(b"b"))
+    assert other_worker.destroy(7)
+    assert worker.sealing_keys(7) is None and worker.sealing_keys(8) is None
