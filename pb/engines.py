@@ -25,7 +25,7 @@ import asyncio
 import math
 import sqlite3
 from contextvars import ContextVar
-from typing import Any, Generic, Optional, TypeVar
+from typing import Any, Generic, Optional, Protocol, TypeVar
 
 import aiosqlite
 from piccolo.engine.postgres import PostgresEngine
@@ -102,15 +102,27 @@ def busy(wait_seconds: float, what: str) -> ServerBusy:
                       f"{'s' if retry_after != 1 else ''}.", retry_after)
 
 
+class ConnectionSource(Protocol[Connection]):
+    """Where a ``FairPool``'s connections come from and go back to (asyncpg's pool, or idle SQLite
+    connections)."""
+
+    async def take(self) -> Connection: ...
+
+    async def give(self, connection: Connection) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class FairPool(Generic[Connection]):
     """``size`` connections handed out first come, first served; the request's lease reuses one.
 
-    ``acquire``/``release`` are what Piccolo's engines and transactions call; subclasses say how a
-    connection is taken and given back (``_take``/``_give``). ``checkouts`` counts real checkouts
-    (tests and benches read it).
+    ``acquire``/``release`` are what Piccolo's engines and transactions call; ``source`` says how a
+    connection is taken and given back. ``checkouts`` counts real checkouts (tests and benches read
+    it).
     """
 
-    def __init__(self, size: int, wait_seconds: float):
+    def __init__(self, source: ConnectionSource[Connection], size: int, wait_seconds: float):
+        self.source = source
         self.size = size
         self.wait_seconds = wait_seconds
         self._slots = asyncio.Semaphore(size)
@@ -135,7 +147,7 @@ class FairPool(Generic[Connection]):
     async def _check_out(self) -> Connection:
         await take(self._slots, self.wait_seconds, "all database connections are in use")
         try:
-            connection = await self._take()
+            connection = await self.source.take()
         except BaseException:
             self._slots.release()
             raise
@@ -146,18 +158,12 @@ class FairPool(Generic[Connection]):
     async def _check_in(self, connection: Connection) -> None:
         self.in_use -= 1
         try:
-            await self._give(connection)
+            await self.source.give(connection)
         finally:
             self._slots.release()
 
-    async def _take(self) -> Connection:
-        raise NotImplementedError
-
-    async def _give(self, connection: Connection) -> None:
-        raise NotImplementedError
-
     async def close(self) -> None:
-        raise NotImplementedError
+        await self.source.close()
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------
@@ -170,15 +176,16 @@ async def _keep_session(connection: Any) -> None:
     transaction left open before calling this hook, so a connection always comes back clean."""
 
 
-class AsyncpgPool(FairPool):
-    def __init__(self, pool: Any, size: int, wait_seconds: float):
-        super().__init__(size, wait_seconds)
+class AsyncpgConnections:
+    """asyncpg's own pool as a ``ConnectionSource``."""
+
+    def __init__(self, pool: Any):
         self._pool = pool
 
-    async def _take(self) -> Any:
+    async def take(self) -> Any:
         return await self._pool.acquire()
 
-    async def _give(self, connection: Any) -> None:
+    async def give(self, connection: Any) -> None:
         await self._pool.release(connection)
 
     async def close(self) -> None:
@@ -201,7 +208,7 @@ class PooledPostgresEngine(PostgresEngine):
 
         pool = await asyncpg.create_pool(**{**self.config, "min_size": 1, "max_size": self.pool_size,
                                             "reset": _keep_session, **kwargs})
-        self.pool = AsyncpgPool(pool, self.pool_size, self.wait_seconds)
+        self.pool = FairPool(AsyncpgConnections(pool), self.pool_size, self.wait_seconds)
 
     async def _run_in_pool(self, query: str, args: Optional[list] = None):
         connection = await self.pool.acquire()
@@ -213,17 +220,17 @@ class PooledPostgresEngine(PostgresEngine):
 
 # --- SQLite ------------------------------------------------------------------------------------
 
-class SQLitePool(FairPool):
-    """Open aiosqlite connections kept for reuse (each has its thread; opening one costs ~1.6 ms)."""
+class SQLiteConnections:
+    """Open aiosqlite connections kept for reuse (each has its thread; opening one costs ~1.6 ms),
+    as a ``ConnectionSource``."""
 
-    def __init__(self, connection_kwargs: dict, size: int, wait_seconds: float, synchronous_normal: bool = False):
-        super().__init__(size, wait_seconds)
+    def __init__(self, connection_kwargs: dict, synchronous_normal: bool = False):
         self._connection_kwargs = connection_kwargs
         self._synchronous_normal = synchronous_normal
         self._idle: list[aiosqlite.Connection] = []
         self._closed = False
 
-    async def _take(self) -> aiosqlite.Connection:
+    async def take(self) -> aiosqlite.Connection:
         return self._idle.pop() if self._idle else await self._open()
 
     async def _open(self) -> aiosqlite.Connection:
@@ -237,7 +244,7 @@ class SQLitePool(FairPool):
             await connection.execute("PRAGMA synchronous = NORMAL")
         return connection
 
-    async def _give(self, connection: aiosqlite.Connection) -> None:
+    async def give(self, connection: aiosqlite.Connection) -> None:
         if not self._closed and connection.in_transaction:  # a cancelled request left one open
             try:
                 await connection.execute("ROLLBACK")
@@ -285,7 +292,7 @@ def _writes(query: str) -> bool:
 
 
 class PooledSQLiteEngine(SQLiteEngine):
-    """Piccolo's SQLiteEngine on a ``SQLitePool``, with the ``WriteQueue`` in front of writes."""
+    """Piccolo's SQLiteEngine on a ``FairPool`` of ``SQLiteConnections``, with the ``WriteQueue`` in front of writes."""
 
     def __init__(self, path: str, pool_size: int, wait_seconds: float, synchronous_normal: bool = False,
                  **connection_kwargs: Any):
@@ -293,13 +300,14 @@ class PooledSQLiteEngine(SQLiteEngine):
         self.pool_size = pool_size
         self.wait_seconds = wait_seconds
         self.synchronous_normal = synchronous_normal
-        self.pool: Optional[SQLitePool] = None
+        self.pool: Optional[FairPool] = None
         self.write_queue: Optional[WriteQueue] = None
 
     async def start_connection_pool(self) -> None:
         # SQLite before 3.35 has no RETURNING; Piccolo's own path then fetches inserted keys itself.
         if self.pool is None and self.get_version_sync() >= 3.35:
-            self.pool = SQLitePool(self.connection_kwargs, self.pool_size, self.wait_seconds, self.synchronous_normal)
+            self.pool = FairPool(SQLiteConnections(self.connection_kwargs, self.synchronous_normal), self.pool_size,
+                                 self.wait_seconds)
             self.write_queue = WriteQueue(self.wait_seconds)
 
     async def close_connection_pool(self) -> None:
