@@ -93,8 +93,8 @@ def security_headers(public_url: str) -> Callable[[Message, Scope], Awaitable[No
              (b"referrer-policy", b"no-referrer"), (b"cross-origin-opener-policy", b"same-origin")]
     if public_url.lower().startswith("https://"):
         fixed.append((b"strict-transport-security", HSTS.encode()))
-    ours = [(b"content-security-policy", content_security_policy().encode()), *fixed]
-    ours_no_store = [*ours, (b"cache-control", b"no-store")]
+    fixed_no_store = [*fixed, (b"cache-control", b"no-store")]
+    csp = (b"content-security-policy", content_security_policy().encode())
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if scope["type"] != "http":
@@ -107,11 +107,12 @@ def security_headers(public_url: str) -> Callable[[Message, Scope], Awaitable[No
         if message["type"] != "http.response.start":
             return
         no_store = scope["path"].startswith(TOKEN_PREFIX) or _carries_credentials(scope)
-        headers = ours_no_store if no_store else ours
+        policy = csp
         if _is_docs_page(scope, message):
             nonce = scope[_NONCE_KEY] = secrets.token_urlsafe(18)  # type: ignore[literal-required]
             del MutableScopeHeaders.from_message(message)["content-length"]  # the body grows by the nonces
-            headers = [(b"content-security-policy", content_security_policy(nonce).encode()), *headers[1:]]
-        message["headers"] = _replacing(list(message.get("headers") or []), headers)
+            policy = (b"content-security-policy", content_security_policy(nonce).encode())
+        ours = [policy, *(fixed_no_store if no_store else fixed)]
+        message["headers"] = _replacing(list(message.get("headers") or []), ours)
 
     return add_security_headers
