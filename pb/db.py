@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
 from urllib.parse import urlparse
 
 from piccolo.apps.migrations.tables import Migration
@@ -76,6 +76,36 @@ def current_engine() -> Engine:
 
 def is_postgres(engine: Engine | None = None) -> bool:
     return (engine or current_engine()).engine_type in {"postgres", "cockroach"}
+
+
+_POSTGRES_TEXT: dict[str, str] = {}
+
+
+def _postgres_text(sql: str) -> str:
+    """``sql`` with its ``{}`` placeholders numbered as PostgreSQL's ``$1, $2…`` (once per text)."""
+    text = _POSTGRES_TEXT.get(sql)
+    if text is None:
+        pieces = sql.split("{}")
+        text = pieces[0] + "".join(f"${number}{piece}" for number, piece in enumerate(pieces[1:], start=1))
+        _POSTGRES_TEXT[sql] = text
+    return text
+
+
+async def fetch(sql: str, *parameters: Any) -> list[Mapping[str, Any]]:
+    """The rows of one statement with ``{}`` placeholders, as Piccolo's ``Table.raw`` would return
+    them, for the hottest statements (the cast's read and write, the role guard's check).
+
+    Why not ``raw``: Piccolo rebuilds and compiles the statement text on every call, about 5 % of a
+    cast's CPU. On PostgreSQL outside a Piccolo transaction the numbered text is made once and sent
+    on the engine's pool (the request's connection, asyncpg's prepared-statement cache); otherwise
+    this is Piccolo's path. Rows are mappings (asyncpg records or dicts): read them by column name.
+    """
+    engine = current_engine()
+    if isinstance(engine, PooledPostgresEngine) and engine.pool and not engine.current_transaction.get():
+        return await engine._run_in_pool(_postgres_text(sql), list(parameters))
+    from piccolo.querystring import QueryString
+
+    return await engine.run_querystring(QueryString(sql, *parameters))
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ from litestar.types import ASGIApp
 
 from pb.accounts import repo, service
 from pb.accounts.domain import AUDITOR, CITIZEN, OFFICIAL, REVIEWER, Actor, parse_roles
+from pb.accounts.repo import MemberCheck
 from pb.core.errors import Forbidden, NotFound, Unauthorized
 from pb.core.tokens import AccessClaims, decode_access_token
 
@@ -53,6 +54,28 @@ class AccessTokenMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=claims, auth=token)
 
 
+def actor_of(claims: AccessClaims, organisation_id: int, check: MemberCheck, allowed: frozenset[str]) -> Actor:
+    """The role guard's decision on a member check: the caller as an ``Actor``, or the refusal
+    (401 login ended, 404 no such organisation, 403 not a member or none of ``allowed``)."""
+    if check.login_revoked:
+        raise _login_ended()
+    if check.roles is None:
+        if not check.organisation_exists:
+            raise NotFound("No such organisation.")
+        raise Forbidden("You are not a member of this organisation.")
+    actor = Actor(claims.user_id, organisation_id, parse_roles(check.roles))
+    if not actor.roles & allowed:
+        raise Forbidden(f"This needs one of the roles: {', '.join(sorted(allowed))}.")
+    return actor
+
+
+def checks_login(guard):
+    """Mark ``guard`` as one that refuses ended logins itself (the middleware then skips its own
+    lookup; see the module docstring). The guard must decide through ``actor_of``."""
+    setattr(guard, CHECKS_LOGIN, True)
+    return guard
+
+
 def requires_role(*roles: str):
     """Guard: the caller's login has not ended and they are a member of the path's organisation with
     one of ``roles``. One statement answers all of it (``repo.member_check``)."""
@@ -62,20 +85,10 @@ def requires_role(*roles: str):
         claims: AccessClaims = connection.user
         organisation_id = int(connection.path_params["org_id"])
         check = await repo.member_check(claims.login_id, claims.user_id, organisation_id)
-        if check.login_revoked:
-            raise _login_ended()
-        if check.roles is None:
-            if not check.organisation_exists:
-                raise NotFound("No such organisation.")
-            raise Forbidden("You are not a member of this organisation.")
-        actor = Actor(claims.user_id, organisation_id, parse_roles(check.roles))
-        if not actor.roles & allowed:
-            raise Forbidden(f"This needs one of the roles: {', '.join(sorted(allowed))}.")
-        connection.state.actor = actor
+        connection.state.actor = actor_of(claims, organisation_id, check, allowed)
 
     guard.__name__ = "requires_" + "_or_".join(sorted(allowed))
-    setattr(guard, CHECKS_LOGIN, True)
-    return guard
+    return checks_login(guard)
 
 
 def provide_actor(request: ASGIConnection) -> Actor:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Mapping
 
 import msgspec
 
 from pb.accounts.domain import Actor, parse_roles
 from pb.accounts.tables import Membership, Organisation, RefreshToken, RevokedLogin, User
 from pb.core.clock import utcnow
+from pb.db import fetch
 
 
 class UserRow(msgspec.Struct):
@@ -96,20 +98,34 @@ class MemberCheck(msgspec.Struct):
     organisation_exists: bool
 
 
+# The member check as select-list columns: three answers, each from a unique index.
+_MEMBER_CHECK_COLUMNS = (
+    "EXISTS (SELECT 1 FROM revoked_login WHERE family = {}) AS login_revoked, "
+    "(SELECT roles FROM membership WHERE \"user\" = {} AND organisation = {}) AS roles, "
+    "EXISTS (SELECT 1 FROM organisation WHERE id = {}) AS organisation_exists"
+)
+
+
+def member_check_columns(login_id: str, user_id: int, organisation_id: int) -> tuple[str, tuple]:
+    """The member check as select-list columns and their parameters, for a statement of another
+    context that asks more in the same round trip (the cast's guard: ``voting.repo.voter_check``).
+    Read the answer back with ``member_check_of``."""
+    return _MEMBER_CHECK_COLUMNS, (login_id, user_id, organisation_id, organisation_id)
+
+
+def member_check_of(row: Mapping[str, Any]) -> MemberCheck:
+    return MemberCheck(bool(row["login_revoked"]), row["roles"], bool(row["organisation_exists"]))
+
+
 async def member_check(login_id: str, user_id: int, organisation_id: int) -> MemberCheck:
     """Is the login revoked, which roles has the user here, does the organisation exist.
 
     The role guard's three questions in one statement (one round trip per guarded request): each
     is answered by a unique index, so this costs what the revoked-login lookup alone did.
     """
-    rows = await Membership.raw(
-        "SELECT EXISTS (SELECT 1 FROM revoked_login WHERE family = {}) AS login_revoked, "
-        "(SELECT roles FROM membership WHERE \"user\" = {} AND organisation = {}) AS roles, "
-        "EXISTS (SELECT 1 FROM organisation WHERE id = {}) AS organisation_exists",
-        login_id, user_id, organisation_id, organisation_id,
-    )
-    row = rows[0]
-    return MemberCheck(bool(row["login_revoked"]), row["roles"], bool(row["organisation_exists"]))
+    columns, parameters = member_check_columns(login_id, user_id, organisation_id)
+    rows = await fetch("SELECT " + columns, *parameters)
+    return member_check_of(rows[0])
 
 
 async def insert_membership(organisation_id: int, user_id: int, roles: str) -> None:

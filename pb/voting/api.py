@@ -11,6 +11,7 @@ from pb.accounts.guards import ANY_MEMBER, requires_role
 from pb.core.keyring import RoundKeyStore
 from pb.core.ratelimit import rate_limited
 from pb.voting import service
+from pb.voting.guards import requires_voter, voter_check_of
 from pb.voting.schemas import (
     BindCensus, BudgetChoiceOut, CastBallot, CastOut, CensusBindingOut, CensusImportOut, DistrictCountOut,
     LookUpReceipt, ReceiptOut,
@@ -62,7 +63,7 @@ async def my_budgets(request: Request, actor: NamedDependency[Actor], round_id: 
     return [BudgetChoiceOut(c.budget_id, c.name, c.voted) for c in choices]
 
 
-@post(ROUND + "/budgets/{budget_id:int}/ballots", guards=[requires_role(CITIZEN), rate_limited("casting")],
+@post(ROUND + "/budgets/{budget_id:int}/ballots", guards=[requires_voter(CITIZEN), rate_limited("casting")],
       tags=["voting"], status_code=201,
       summary="Cast your ballot in one budget (once); the receipt is the SHA-256 of the returned content",
       description="Refusals: 403 not_in_census (no bound census entry), 403 not_eligible_for_budget (another "
@@ -74,7 +75,7 @@ async def my_budgets(request: Request, actor: NamedDependency[Actor], round_id: 
 async def cast_ballot(request: Request, actor: NamedDependency[Actor], round_id: FromPath[int],
                       budget_id: FromPath[int], data: JSONBody[CastBallot]) -> CastOut:
     cast = await service.cast_ballot(actor, _census_key(request), round_id, budget_id, data.projects, data.points,
-                                     round_keys=_round_keys(request))
+                                     round_keys=_round_keys(request), checked=voter_check_of(request))
     return CastOut(cast.receipt, cast.content)
 
 

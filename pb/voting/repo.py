@@ -10,7 +10,9 @@ import secrets
 
 import msgspec
 
-from pb.db import current_engine, is_postgres, write_transaction
+from pb.accounts import repo as accounts_repo
+from pb.accounts.repo import MemberCheck
+from pb.db import current_engine, fetch, is_postgres, write_transaction
 from pb.rounds.tables import Round
 from pb.voting.tables import Ballot, CensusEntry, Participation, ReplacedReceipt, SealedBallot
 
@@ -142,6 +144,33 @@ async def voter_in_round(organisation_id: int, round_id: int, user_id: int) -> V
     return msgspec.convert(rows[0], VoterInRound) if rows else None
 
 
+class VoterCheck(msgspec.Struct):
+    """The cast guard's one read: the member check and the round as the caller sees it."""
+
+    member: MemberCheck
+    voter: VoterInRound | None  # None: no such round in this organisation
+
+
+async def voter_check(login_id: str, user_id: int, organisation_id: int, round_id: int) -> VoterCheck:
+    """The role guard's member check and ``voter_in_round`` in one statement: the cast's only read.
+
+    The member check's columns come from the accounts context (``member_check_columns``), so its
+    rules stay there; this statement only asks them beside the round and census entry.
+    """
+    member_columns, member_parameters = accounts_repo.member_check_columns(login_id, user_id, organisation_id)
+    rows = await fetch(
+        "SELECT " + member_columns + ", r.phase, r.voting_start, r.voting_end, "
+        "r.frozen_config_hash AS config_hash, c.id AS census_entry_id, c.district "
+        "FROM (SELECT 1 AS here) AS one "
+        "LEFT JOIN round r ON r.id = {} AND r.organisation = {} "
+        "LEFT JOIN census_entry c ON c.organisation_id = r.organisation AND c.\"user\" = {}",
+        *member_parameters, round_id, organisation_id, user_id,
+    )
+    row = rows[0]
+    voter = msgspec.convert(dict(row), VoterInRound) if row["phase"] is not None else None
+    return VoterCheck(accounts_repo.member_check_of(row), voter)
+
+
 class SealedCast(msgspec.Struct):
     """One ballot ready to be written: who voted (nullifier) and the sealed content, never linked."""
 
@@ -180,7 +209,7 @@ async def write_cast(cast: SealedCast, voting_phase: str) -> str | None:
     such round). A second ballot of the same person raises the unique violation of participation.
     """
     if is_postgres():
-        rows = await Round.raw(_WRITE_CAST_POSTGRES, cast.round_id, cast.budget_id, cast.nullifier, cast.channel,
+        rows = await fetch(_WRITE_CAST_POSTGRES, cast.round_id, cast.budget_id, cast.nullifier, cast.channel,
                                cast.pointer, voting_phase, cast.receipt_tag, cast.ciphertext)
         return rows[0]["phase"] if rows else None
     async with write_transaction():  # BEGIN IMMEDIATE: no phase change can commit until we do

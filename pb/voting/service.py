@@ -129,10 +129,14 @@ def _not_voting(phase: str | None) -> Conflict:
     return Conflict(f"The round is not open for voting (phase: {phase}).", code="not_voting")
 
 
-async def _voting_round(actor: Actor, round_id: int) -> VotingRound:
+async def _voting_round(actor: Actor, round_id: int, checked: repo.VoterCheck | None = None) -> VotingRound:
     """The round, if it is voting: phase, window, config hash and the caller's census entry come in
-    one statement; the configuration from the process cache (a statement only on its first use)."""
-    found = await repo.voter_in_round(actor.organisation_id, round_id, actor.user_id)
+    one statement (``checked``: the one the cast's guard already ran); the configuration from the
+    process cache (a statement only on its first use)."""
+    if checked is not None:
+        found = checked.voter
+    else:
+        found = await repo.voter_in_round(actor.organisation_id, round_id, actor.user_id)
     if found is None:
         raise NotFound("No such round.")
     config = None
@@ -190,16 +194,17 @@ def _sealing_keys_of(round_keys: RoundKeyStore, round_id: int) -> SealingKeys:
 
 async def cast_ballot(actor: Actor, census_key: bytes, round_id: int, budget_id: int,
                       project_ids: list[int], points: list[int] | None = None, *,
-                      round_keys: RoundKeyStore) -> CastReceipt:
+                      round_keys: RoundKeyStore, checked: repo.VoterCheck | None = None) -> CastReceipt:
     """Record who voted (nullifier) and the sealed ballot in one transaction.
 
     The unique index on (round, budget, nullifier) is the guarantee against double voting: of
     concurrent casts by one person exactly one commits, the others get 409. The database gets the
     content only sealed (padded to the budget's fixed size) and the receipt only as an HMAC tag;
     the voter gets both in clear. Where the round allows revision, casting again replaces the
-    voter's ballot until close (exactly one counts).
+    voter's ballot until close (exactly one counts). ``checked``: the read of ``guards.requires_voter``
+    for this request, if the route has that guard (the cast then reads nothing before it writes).
     """
-    voting, budget, census_entry_id = await _voter_budget(actor, round_id, budget_id)
+    voting, budget, census_entry_id = await _voter_budget(actor, round_id, budget_id, checked)
     rounds_service.check_voting_window(voting.voter.voting_start, voting.voter.voting_end)
     return await record_ballot(actor.organisation_id, census_key, round_keys, voting.config, budget, census_entry_id,
                                project_ids, points, ONLINE, config_hash=voting.config_hash)
@@ -499,10 +504,10 @@ async def received_receipts(round_keys: RoundKeyStore, round_id: int) -> list[st
 # --- the ballot pages: what a voter sees before casting ----------------------------------------------
 
 
-async def _voter_budget(actor: Actor, round_id: int, budget_id: int
+async def _voter_budget(actor: Actor, round_id: int, budget_id: int, checked: repo.VoterCheck | None = None
                         ) -> tuple[VotingRound, Mapping[str, Any], int]:
     """The voting round, the budget and the caller's census entry id, if the caller may vote in it."""
-    voting = await _voting_round(actor, round_id)
+    voting = await _voting_round(actor, round_id, checked)
     budget = _budget_of(voting.config, budget_id)
     census_entry_id, district = _census_entry_of(voting)
     if not domain.may_vote_in(budget, district):
