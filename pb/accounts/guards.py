@@ -11,6 +11,8 @@ statement as the membership, so a guarded request (a cast, say) costs one round 
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
@@ -32,10 +34,20 @@ def _login_ended() -> Unauthorized:
                         code="login_ended")
 
 
+_checks_login_by_handler: WeakKeyDictionary[BaseRouteHandler, bool] = WeakKeyDictionary()
+
+
 def _guard_checks_login(connection: ASGIConnection) -> bool:
-    """True when one of the route's guards refuses ended logins itself (see the module docstring)."""
+    """True when one of the route's guards refuses ended logins itself (see the module docstring).
+    Remembered per route handler: its guards are fixed once the app is built."""
     handler = connection.scope.get("route_handler")
-    return handler is not None and any(getattr(guard, CHECKS_LOGIN, False) for guard in handler.resolve_guards())
+    if handler is None:
+        return False
+    checks = _checks_login_by_handler.get(handler)
+    if checks is None:
+        checks = any(getattr(guard, CHECKS_LOGIN, False) for guard in handler.resolve_guards())
+        _checks_login_by_handler[handler] = checks
+    return checks
 
 
 class AccessTokenMiddleware(AbstractAuthenticationMiddleware):
