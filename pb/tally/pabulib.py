@@ -35,7 +35,6 @@ from __future__ import annotations
 import gc
 import io
 import os
-from collections import Counter
 from itertools import accumulate, chain, compress, count, islice, repeat
 from math import gcd
 from operator import eq, itemgetter
@@ -503,7 +502,7 @@ def _read(text: str, source: str | None, voters: bool, fast, rational: type | No
     )
 
 
-def _count_warnings(meta: Mapping[str, str], counts: Counter, projects: Mapping) -> tuple[str, ...]:
+def _count_warnings(meta: Mapping[str, str], counts: dict, projects: Mapping) -> tuple[str, ...]:
     """META num_votes / num_projects against what the file holds: a file cut off at a line
     end still reads, but with fewer voters than announced."""
     warnings = []
@@ -622,10 +621,10 @@ def _count_plain_votes(lines: list[str], keep: bool):
     try:
         if keep:
             rows = list(map(str.split, body, repeat(";")))
-            counts = Counter(map(getter, rows))
+            counts = _count(map(getter, rows), len(rows))
         else:
             rows = None
-            counts = Counter(map(getter, map(str.split, body, repeat(";"), repeat(splits))))
+            counts = _count(map(getter, map(str.split, body, repeat(";"), repeat(splits))), len(body))
     except IndexError:  # a row too short to have a vote: the careful path names its line
         raise _NotPlain from None
     if any(key[0] == "" for key in counts) if points_index >= 0 else "" in counts:
@@ -638,7 +637,7 @@ def _read_votes(all_rows, start, header, keep, fail):
     points column) over the VOTES rows from ``start``.
 
     Returns (end index, counts, voter rows or None). The common case (no blank or
-    short row, no section after VOTES) is counted in C by ``Counter``; anything
+    short row, no section after VOTES) is counted by :func:`_count`; anything
     else goes through the careful loop.
     """
     if "vote" not in header:
@@ -652,7 +651,7 @@ def _read_votes(all_rows, start, header, keep, fail):
     body = all_rows[start:] if start else all_rows
     if vote_index > 0 and points_index != 0:
         try:
-            counts = Counter(map(getter, body))
+            counts = _count(map(getter, body), len(body))
         except IndexError:
             pass  # a blank or short row, or a section title: careful loop
         else:
@@ -663,7 +662,7 @@ def _read_votes(all_rows, start, header, keep, fail):
                 suspicious = "" in counts
             if not suspicious:
                 return len(all_rows), counts, (body if keep else None)
-    counts = Counter()
+    counts: dict = {}
     kept: list | None = [] if keep else None
     width_needed = max(vote_index, points_index) + 1
     index = start
@@ -681,11 +680,30 @@ def _read_votes(all_rows, start, header, keep, fail):
             key = (row[vote_index], "") if points_index >= 0 else row[vote_index]
         else:
             key = getter(row)
-        counts[key] += 1
+        counts[key] = counts.get(key, 0) + 1
         if kept is not None:
             kept.append(row)
         index += 1
     return index, counts, kept
+
+
+# above this many rows, counting in C by collections.Counter wins back its import (~1 ms)
+_COUNT_IN_C = 10_000
+
+
+def _count(keys, rows: int) -> dict:
+    """How many times each of ``rows`` keys occurs, in the order of first occurrence (a dict,
+    as ``collections.Counter`` gives). A small file is counted by a plain loop: importing
+    ``collections`` would cost more than counting its rows."""
+    if rows > _COUNT_IN_C:
+        from collections import Counter
+
+        return Counter(keys)
+    counts: dict = {}
+    get = counts.get
+    for key in keys:
+        counts[key] = get(key, 0) + 1
+    return counts
 
 
 def _next_header(reader) -> list[str] | None:
@@ -709,7 +727,7 @@ def _split_ids(text: str) -> list[str]:
 _SEPARATOR = ("",)
 
 
-def _group_plain_sets(counts: Counter, projects) -> tuple | None:
+def _group_plain_sets(counts: dict, projects) -> tuple | None:
     """Approval / choose-1 groups straight from the raw vote texts, or None if any text
     needs the careful loop (unknown or blank id, stray space, a "none" vote).
 
