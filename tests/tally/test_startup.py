@@ -57,10 +57,11 @@ SMALL = Path(__file__).parent / "data" / "pabulib" / "Poland_Warszawa_2019_Kamio
 # writes a small electorate's --json document), threading (--no-progress), csv (the reader
 # splits plain files), numpy and gmpy2 (the small-electorate path), fractions with the re,
 # enum, functools, decimal and numbers it imports (the small path computes with
-# pb.tally.rational, the reader finds VOTES without re and reads decimals by hand), and the
-# rules not asked for
+# pb.tally.rational, the reader finds VOTES without re and reads decimals by hand),
+# collections (a small file's votes are counted by a dict loop), and the rules not asked for
 LEAN = ("dataclasses", "inspect", "typing", "argparse", "json", "threading", "csv", "numpy", "gmpy2",
-        "fractions", "decimal", "numbers", "re", "enum", "functools", "pb.tally.rules.maxwelfare")
+        "fractions", "decimal", "numbers", "re", "enum", "functools", "collections",
+        "pb.tally.rules.maxwelfare")
 
 
 def test_a_small_tally_imports_only_what_it_needs():
