@@ -23,7 +23,9 @@ every ``pb tally`` process would otherwise recompile our modules from source (ab
 0.03 s of CPU, more than a small tally).
 
 For a small file the target is ``pb tally`` within 1.5x of ``python -c pass`` plus
-parsing (``load()`` in-process, median of ``--repeat``).
+parsing (``load()`` in-process, median of ``--repeat``). ``python -c 'import fractions'``
+is timed too, for information: the floor of an exact tally on ``Fraction``, which the
+small-electorate path no longer imports (``pb.tally.rational``).
 
 Usage::
 
@@ -145,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.pabutools_only:
         base = median_runs([sys.executable, "-c", "pass"], args.repeat)
-        # the floor of an exact tally: fractions (with the re and decimal it imports; the
-        # pip-made pb launcher imports re by itself)
+        # for information: the floor of an exact tally on fractions.Fraction (with the re and
+        # decimal it imports), which the small path no longer imports (pb.tally.rational)
         floor = median_runs([sys.executable, "-c", "import fractions"], args.repeat)
         small = args.shared / args.small
         parse = parse_seconds(small, args.repeat)

@@ -1,4 +1,5 @@
-"""The ``pb`` console script. ``pb tally`` is dispatched before anything else is imported.
+"""The ``pb`` command (pb/scripts/pb calls ``main``). ``pb tally`` is dispatched before anything
+else is imported.
 
 Why: ``pb tally`` is the pure engine on a file; importing the web app's command line
 (click, piccolo, the settings) first would cost more than tallying a small election.

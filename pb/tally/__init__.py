@@ -7,17 +7,15 @@ lexicographic tie-breaking; exact rational arithmetic for every decision; result
 do not depend on the order of ballots or projects. Standard library plus gmpy2
 (exact rationals, optional) and numpy (ballot tables, and the float screening of MES
 completion reruns, whose every close call is decided exactly), both imported only for
-large electorates: a small one is tallied with lists and ``Fraction`` (same results,
-faster start-up; see ``numbers.SMALL_GROUPS``). No I/O.
+large electorates: a small one is tallied with lists and ``rational.Rational`` (same
+results, faster start-up; see ``numbers.SMALL_GROUPS``). No I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from pb.tally import explain
 from pb.tally.model import (
-    Ballot, BallotGroup, BallotKind, Instance, Number, Profile, Project, ProjectOutcome, TallyResult,
+    Ballot, BallotGroup, BallotKind, Instance, Profile, Project, ProjectOutcome, TallyResult,
 )
 from pb.tally.numbers import to_public
 from pb.tally.profile import (
@@ -26,6 +24,21 @@ from pb.tally.profile import (
 )
 from pb.tally.satisfaction import SATISFACTIONS
 from pb.tally.tiebreak import TIE_BREAKERS
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from pb.tally.model import Number
+
+
+def __getattr__(name: str) -> object:
+    """``Number`` (``int | Fraction``) from pb.tally.model, built when asked for (start-up)."""
+    if name == "Number":
+        from pb.tally import model
+
+        return model.Number
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # The rule modules are imported by ``tally`` for the rule asked for, not here: every
 # ``pb tally`` process imports this package first, and a small tally should not pay for
@@ -81,8 +94,13 @@ RULES: Mapping[str, Mapping[str, object]] = {
 
 def tally(instance: Instance, profile: Profile, rule: str, *, satisfaction: str = "cost",
           completion: str = "none", tie_break: Sequence[str] = ("lexico",), seed: str | bytes | None = None,
-          stop_at_first_misfit: bool = False, threshold: Number | None = None) -> TallyResult:
-    """Run one rule on one budget and explain the outcome of every project."""
+          stop_at_first_misfit: bool = False, threshold: Number | None = None, public: bool = True) -> TallyResult:
+    """Run one rule on one budget and explain the outcome of every project.
+
+    The numbers of the result are ``int`` and ``fractions.Fraction``. ``public=False``
+    leaves them in the engine's exact types (``rational.Rational``, gmpy2's ``mpq``,
+    ``Fraction``: all with ``numerator`` and ``denominator``), for a caller that only
+    prints them: ``pb tally`` on a small file then never imports ``fractions``."""
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; choose from {sorted(RULES)}")
     if isinstance(tie_break, str):
@@ -117,13 +135,19 @@ def tally(instance: Instance, profile: Profile, rule: str, *, satisfaction: str 
     else:
         winners, outcomes = _mes(el, instance, profile, completion, tie_break, seed, options)
     spent = sum((el.cost[p] for p in winners), 0)
+    budget = el.budget
+    if public:
+        spent, budget = to_public(spent), to_public(budget)
+        options = explain.public_figures(options)
+        outcomes = {p: ProjectOutcome(o.project_id, o.selected, o.reason, explain.public_figures(o.figures))
+                    for p, o in outcomes.items()}
     return TallyResult(
         rule=rule,
         winners=tuple(el.ids[p] for p in winners),
-        spent=to_public(spent) if not isinstance(spent, int) else spent,
-        budget=el.budget,
+        spent=spent,
+        budget=budget,
         outcomes={el.ids[p]: outcomes[p] for p in sorted(range(len(el.ids)), key=lambda p: el.ids[p])},
-        options=explain.public_figures(options),
+        options=options,
     )
 
 

@@ -28,16 +28,17 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from fractions import Fraction
 
-from pb.tally import COMPLETIONS, RULES, SATISFACTIONS, TIE_BREAKERS
+from pb.tally import COMPLETIONS, RULES, SATISFACTIONS, TIE_BREAKERS, jsontext, numbers
 from pb.tally.model import Record
+from pb.tally.numbers import is_fraction
 from pb.tally.pabulib import PbFormatError, format_number, read_pb
+from pb.tally.rational import Rational
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
     from argparse import ArgumentParser
+    from collections.abc import Mapping, Sequence
     from typing import Any, TextIO
 
 RULE_NAMES = tuple(RULES)
@@ -235,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pb.tally.pabulib import parse_number
 
         try:
-            threshold = parse_number(args.threshold)
+            threshold = parse_number(args.threshold, Rational)
         except ValueError:
             parser.error(f"--threshold: not a number: {args.threshold!r}")
     try:
@@ -259,7 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         with progress.step(f"reading {os.path.basename(args.file)}"):
-            election = read_pb(args.file, voters=False)
+            # amounts that are not whole as the engine's Rational: the output prints them
+            # exactly all the same, and a small tally never imports fractions (pb.tally.rational)
+            election = read_pb(args.file, voters=False, rational=Rational)
     except (OSError, PbFormatError, UnicodeDecodeError) as error:
         print(f"pb tally: cannot read {args.file}: {error}", file=stderr)
         return 1
@@ -287,7 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         try:
             with progress.step(f"running {spec.label}"):
-                result = tally(election.instance, election.profile, spec.rule, **kwargs)
+                # the engine's exact numbers as they are: printed exactly all the same, and a
+                # small tally never imports fractions (see pb.tally.rational)
+                result = tally(election.instance, election.profile, spec.rule, public=False, **kwargs)
         except ValueError as error:
             print(f"pb tally: {spec.label}: {error}", file=stderr)
             return 1
@@ -295,13 +300,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.json:
-            import json  # here: the text output needs no JSON module
+            document = _json_document(args.file, election, runs, parse_seconds)
+            if getattr(stdout, "isatty", lambda: False)():  # indented for a reader on a terminal
+                import json
 
-            # indented for a reader on a terminal; compact into a pipe, by json.dumps: only it
-            # uses the C encoder (json.dump writes chunk by chunk in Python, several times slower)
-            indent = 2 if getattr(stdout, "isatty", lambda: False)() else None
-            stdout.write(json.dumps(_json_document(args.file, election, runs, parse_seconds), indent=indent,
-                                    ensure_ascii=False))
+                stdout.write(json.dumps(document, indent=2, ensure_ascii=False))
+            elif len(election.profile.groups) <= numbers.SMALL_GROUPS:
+                # compact into a pipe; a small electorate's document without importing json
+                # (it imports re: more than the whole small tally; see pb.tally.jsontext)
+                stdout.write(jsontext.dumps(document))
+            else:
+                import json
+
+                # json.dumps, not json.dump: only it uses the C encoder (json.dump writes
+                # chunk by chunk in Python, several times slower)
+                stdout.write(json.dumps(document, ensure_ascii=False))
             stdout.write("\n")
         elif len(runs) == 1:
             _print_single(stdout, args.file, election, runs[0], tie_break)
@@ -387,25 +400,39 @@ class _Step:
 
 
 def to_json(value: object) -> object:
-    """Exact JSON form: ints stay numbers, Fractions become exact strings, tuples lists."""
+    """Exact JSON form: ints stay numbers, other exact rationals (Fraction, the engine's
+    Rational and mpq) become exact strings, tuples lists."""
     # the common types first, by exact type (a large MES explanation has tens of thousands
     # of values; the ABC check for Mapping is the slow one)
     kind = type(value)
     if kind is int or kind is str or kind is bool or value is None:
         return value
-    if kind is Fraction:
-        return format_number(value)
-    if kind is dict or isinstance(value, Mapping):
+    if kind is dict:
         return {str(key): to_json(item) for key, item in value.items()}
     if kind is list or kind is tuple or isinstance(value, (list, tuple)):
         return [to_json(item) for item in value]
     if isinstance(value, (bool, str, int)):
         return value
-    if isinstance(value, Fraction):
-        return format_number(value)
-    if hasattr(value, "numerator") and hasattr(value, "denominator"):  # e.g. gmpy2 mpq
-        return to_json(Fraction(int(value.numerator), int(value.denominator)))
+    if _is_rational(value):
+        value = _as_published(value)
+        return value if type(value) is int else format_number(value)
+    if hasattr(value, "items"):  # any other mapping
+        return {str(key): to_json(item) for key, item in value.items()}
     raise TypeError(f"cannot write {type(value).__name__} as exact JSON")
+
+
+def _is_rational(value: object) -> bool:
+    """An exact non-int number: Fraction, pb.tally.rational.Rational, gmpy2 mpq."""
+    return hasattr(value, "denominator") and not isinstance(value, (int, float))
+
+
+def _as_published(value: object) -> object:
+    """An engine number as ``pb.tally.tally`` would publish it (explain.public_figures), so
+    that the output is the same: a whole gmpy2 number is an int; a Rational or a Fraction
+    stays a rational (written as one), as the Fraction it stands for."""
+    if type(value) is Rational or is_fraction(value) or value.denominator != 1:
+        return value
+    return int(value.numerator)
 
 
 def result_to_json(result: Any) -> dict:
@@ -447,9 +474,11 @@ def human(value: object, digits: int = 2) -> str:
     else rounded and marked with ``~``."""
     if isinstance(value, bool) or value is None:
         return str(value)
+    if _is_rational(value):
+        value = _as_published(value)
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, Fraction):
+    if _is_rational(value):
         exact = format_number(value)
         if "/" not in exact and len(exact) <= 16:
             whole, _, frac = exact.partition(".")
@@ -457,12 +486,13 @@ def human(value: object, digits: int = 2) -> str:
         if abs(value) >= _FLOAT_MAX:  # beyond float range: scientific notation from the exact digits
             whole = str(abs(int(value)))
             return f"~{'-' if value < 0 else ''}{whole[0]}.{whole[1:1 + digits]}e+{len(whole) - 1}"
+        rounded = int(value.numerator) / int(value.denominator)  # correctly rounded, as float(Fraction)
         if abs(value) >= 1:
-            return f"~{float(value):,.{digits}f}"
-        return f"~{float(value):.{digits}g}" if value else "0"
+            return f"~{rounded:,.{digits}f}"
+        return f"~{rounded:.{digits}g}" if value else "0"
     if isinstance(value, str):
         return value
-    if isinstance(value, Mapping):
+    if hasattr(value, "items"):  # a mapping
         return "{" + ", ".join(f"{k}={human(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return f"[{len(value)} entries]"
@@ -473,10 +503,10 @@ def _figures_text(figures: Mapping[str, object]) -> str:
     parts = []
     for key, value in figures.items():
         if key == "payments" and isinstance(value, (list, tuple)):
-            payers = sum(int(item.get("voters", 0)) for item in value if isinstance(item, Mapping))
+            payers = sum(int(item.get("voters", 0)) for item in value if hasattr(item, "items"))
             parts.append(f"payers={payers:,}")
             continue
-        if isinstance(value, Mapping):
+        if hasattr(value, "items"):  # a mapping: one level of sub-figures
             for sub_key, sub_value in value.items():
                 if isinstance(sub_value, (list, tuple)):
                     continue
@@ -517,6 +547,11 @@ def _name(election, pid: str, width: int = 48) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
+def _ratio(a, b) -> float:
+    """a / b, two exact numbers, correctly rounded to a float (as float(Fraction(a) / b))."""
+    return (int(a.numerator) * int(b.denominator)) / (int(a.denominator) * int(b.numerator))
+
+
 def _print_single(out: TextIO, path: str, election, run: Run, tie_break: tuple[str, ...]) -> None:
     from pb.tally.explain import REASONS
 
@@ -524,7 +559,7 @@ def _print_single(out: TextIO, path: str, election, run: Run, tie_break: tuple[s
     _header(out, path, election)
     out.write(f"rule {run.spec.label} ({_options_text(run, tie_break)}) in {run.seconds:.2f} s\n\n")
     budget = result.budget
-    share = f" ({float(Fraction(result.spent) / Fraction(budget)) * 100:.1f}%)" if budget else ""
+    share = f" ({_ratio(result.spent, budget) * 100:.1f}%)" if budget else ""
     out.write(
         f"{len(result.winners)} winners, spent {human(result.spent)} of {human(budget)}{share}\n"
     )

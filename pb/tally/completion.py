@@ -23,8 +23,8 @@ exhaustive outcome:
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
+from pb.tally.numbers import to_q
 from pb.tally.rules.mes import MesRun, mes_run
 from pb.tally.satisfaction import Electorate
 
@@ -65,7 +65,7 @@ def plain(el: Electorate) -> MesRun:
     """MES with the budget split equally: B/n per voter."""
     if el.num_voters == 0:
         return empty_run(el)
-    return published_run(el, Fraction(el.budget) / el.num_voters)
+    return published_run(el, to_q(el.budget, el.small) / el.num_voters)
 
 
 def add_one(el: Electorate, increment=1, *, skip: bool = True, stop: str = "first_exhaustive") -> tuple[MesRun, int]:
@@ -80,21 +80,22 @@ def add_one(el: Electorate, increment=1, *, skip: bool = True, stop: str = "firs
         raise ValueError(f"unknown add-one stop rule {stop!r}")
     if el.num_voters == 0:
         return empty_run(el), 0
-    start = Fraction(el.budget) / el.num_voters
-    return _iterate(el, start, Fraction(increment), None, None, skip, stop == "first_exhaustive")
+    start = to_q(el.budget, el.small) / el.num_voters
+    return _iterate(el, start, to_q(increment, el.small), None, None, skip, stop == "first_exhaustive")
 
 
 def budget_increase(el: Electorate, *, skip: bool = True) -> tuple[MesRun, int]:
     """MES with the total budget raised in steps of 1 % until exhaustive or overspending."""
     if el.num_voters == 0:
         return empty_run(el), 0
-    step = Fraction(el.budget) / 100
+    budget = to_q(el.budget, el.small)
+    step = budget / 100
     if step == 0:  # a zero budget: one run, kept unless it overspends
-        run = published_run(el, Fraction(0))
+        run = published_run(el, to_q(0, el.small))
         return (run if run.spent <= el.budget else empty_run(el)), 1
     # per voter: start at budget / n, step budget / (100 n), while the total ≤ budget·(n + 1)
-    last = (el.budget * (el.num_voters + 1) - Fraction(el.budget)) // step  # steps allowed
-    return _iterate(el, Fraction(el.budget) / el.num_voters, step / el.num_voters, range(len(el.ids)), last, skip)
+    last = int((budget * (el.num_voters + 1) - budget) // step)  # steps allowed
+    return _iterate(el, budget / el.num_voters, step / el.num_voters, range(len(el.ids)), last, skip)
 
 
 def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = True,
@@ -143,7 +144,7 @@ def _iterate(el: Electorate, start, increment, among, max_steps, skip: bool = Tr
             return _ended(el, run, "step_limit"), iterations
         same = 0  # further steps with provably the same outcome
         if track and run.stable_for is not None:
-            same = max(0, math.ceil(Fraction(run.stable_for) / increment) - 1)
+            same = max(0, int(math.ceil(to_q(run.stable_for, el.small) / increment)) - 1)  # an int, not an mpz
             if max_steps is not None:
                 same = min(same, max_steps - k)
         if same:
@@ -169,7 +170,7 @@ def _backoff(backoff: int, stable_for, increment) -> int:
     """
     if stable_for is None or stable_for <= 0:  # no limit, or an exact tie: no estimate
         return backoff
-    return max(backoff, min(MAX_BACKOFF, math.ceil(Fraction(increment) / Fraction(stable_for))))
+    return max(backoff, min(MAX_BACKOFF, int(math.ceil(increment / stable_for))))
 
 
 def published_run(el: Electorate, per_voter) -> MesRun:

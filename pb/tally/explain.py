@@ -3,16 +3,18 @@
 Why: a published result must be explainable project by project. Every rule
 returns one ``ProjectOutcome`` per project with one of these codes and the
 figures behind it (votes, cost, money left when the project was reached,
-MES's effective vote count, ...). Figures are exact numbers.
+MES's effective vote count, ...). Figures are exact numbers: the engine's own while the
+rule runs, ``int`` and ``Fraction`` once ``pb.tally.tally`` publishes them.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
-from collections.abc import Mapping
-
 from pb.tally.model import ProjectOutcome
-from pb.tally.numbers import to_public
+from pb.tally.rational import Rational
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 SELECTED = "selected"
 NOT_AFFORDABLE = "not_affordable"  # reached, but its cost exceeded the money left
@@ -34,31 +36,34 @@ REASONS: Mapping[str, str] = {
 
 
 def public_figures(figures: Mapping[str, object]) -> dict[str, object]:
-    """Convert internal exact numbers (e.g. gmpy2 mpq) in figures to int/Fraction."""
-    out: dict[str, object] = {}
-    for key, value in figures.items():
-        out[key] = _public(value)
-    return out
+    """The figures with every exact number as ``int`` or ``Fraction`` (the engine computes
+    with ``Rational`` or gmpy2's ``mpq``; lists become tuples)."""
+    from fractions import Fraction  # here: a small `pb tally` prints the engine's numbers as they are
+
+    return {key: _public(value, Fraction) for key, value in figures.items()}
 
 
-def _public(value: object) -> object:
+def _public(value: object, fraction: type) -> object:
     # by exact type first: a large MES run explains its projects with tens of thousands
-    # of figures (every payment class of every project), most of them mpq
+    # of figures (every payment class of every project), most of them mpq or Fraction
     kind = type(value)
-    if kind is int or kind is Fraction or kind is str or kind is bool or value is None:
+    if kind is int or kind is fraction or kind is str or kind is bool or value is None:
         return value
     if kind is dict:
-        return {k: _public(v) for k, v in value.items()}
+        return {k: _public(v, fraction) for k, v in value.items()}
     if kind is list or kind is tuple:
-        return tuple([_public(v) for v in value])
-    if isinstance(value, (bool, str, int, Fraction)):
+        return tuple([_public(v, fraction) for v in value])
+    if isinstance(value, (bool, str, int, fraction)):
         return value
-    if hasattr(value, "numerator") and hasattr(value, "denominator"):  # e.g. gmpy2 mpq
-        return to_public(value)
+    if kind is Rational:  # the small path's Fraction: a Fraction, whole or not, as computed
+        return fraction(value.numerator, value.denominator)
+    if hasattr(value, "numerator") and hasattr(value, "denominator"):  # gmpy2 mpq
+        num, den = int(value.numerator), int(value.denominator)
+        return num if den == 1 else fraction(num, den)
     if isinstance(value, (list, tuple)):
-        return tuple(_public(v) for v in value)
+        return tuple(_public(v, fraction) for v in value)
     if isinstance(value, dict):
-        return {k: _public(v) for k, v in value.items()}
+        return {k: _public(v, fraction) for k, v in value.items()}
     return value
 
 
@@ -66,4 +71,4 @@ def outcome(project_id: str, reason: str, **figures: object) -> ProjectOutcome:
     """One project's outcome; ``selected`` follows from the reason code."""
     if reason not in REASONS:
         raise ValueError(f"unknown reason code {reason!r}")
-    return ProjectOutcome(project_id, reason == SELECTED, reason, public_figures(figures))
+    return ProjectOutcome(project_id, reason == SELECTED, reason, figures)  # converted by tally()

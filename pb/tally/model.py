@@ -18,11 +18,25 @@ assignment after construction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from fractions import Fraction
 from operator import attrgetter
 
-Number = int | Fraction
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from fractions import Fraction
+
+    Number = int | Fraction
+
+
+def __getattr__(name: str) -> object:
+    """``Number`` (``int | Fraction``), built when asked for: the engine uses it in
+    annotations only, and a small ``pb tally`` does not import ``fractions``."""
+    if name == "Number":
+        from fractions import Fraction
+
+        return int | Fraction
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 BallotKind = str  # one of pb.tally.profile.BALLOT_KINDS: approval, choose-1, cumulative, scoring, ordinal
 

@@ -1,29 +1,33 @@
 """Exact numbers for the tally: ints and rationals, with gmpy2 as an optional accelerator.
 
 Why: a tie in a published result must be a true mathematical tie, so every rule
-computes with exact rationals. Python's ``Fraction`` is exact but slow; gmpy2's
-``mpq`` is the same mathematics about twenty times faster, but importing it costs
-more than a whole small tally. So a small electorate computes with ``Fraction`` and a
-large one with ``mpq`` (when gmpy2 is importable), chosen per electorate by
-``to_q(value, small)``; everything that leaves the engine is converted back to
-``int`` / ``Fraction`` by ``to_public``.
+computes with exact rationals. Three exact types do the same mathematics at different
+costs: gmpy2's ``mpq`` is about twenty times faster than ``fractions.Fraction``, but
+importing gmpy2 costs more than a whole small tally, and importing ``fractions`` (with the
+``re`` and ``decimal`` it loads) about as much as the small tally itself. So a small
+electorate computes with ``pb.tally.rational.Rational`` (plain ints, no import) and a
+large one with ``mpq`` (``Fraction`` without gmpy2), chosen per electorate by
+``to_q(value, small)``; everything that leaves the engine through ``pb.tally.tally`` is
+converted to ``int`` / ``Fraction`` by ``to_public``.
 """
 
 from __future__ import annotations
 
 import sys
-from fractions import Fraction
+
+from pb.tally.rational import Rational
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
+    from fractions import Fraction
     from typing import Any
 
 # Electorates with at most this many distinct ballots take the small path: plain Python
-# lists and ``Fraction`` (no numpy, no gmpy2, whose imports alone cost several times a
+# lists and ``Rational`` (no numpy, no gmpy2, whose imports alone cost several times a
 # small tally); larger ones the numpy tables and ``mpq``. Both give identical results.
 SMALL_GROUPS = 1000
 # MES completions rerun MES up to thousands of times, where mpq and numpy win back their
-# import cost quickly (Fraction is ~4x slower per run): only very small electorates stay small
+# import cost quickly (Rational, like Fraction, is ~4x slower per run): only very small electorates stay small
 SMALL_GROUPS_ITERATED = 100
 
 _mpq: Any = None  # gmpy2.mpq once loaded; False if gmpy2 is not installed
@@ -42,18 +46,18 @@ def _fast_q() -> Any:
 
 
 def to_q(value: Any, small: bool = False) -> Any:
-    """Convert an int or Fraction (or an mpq) to the exact type of the path: ``Fraction``
-    for a small electorate, else ``mpq`` (``Fraction`` without gmpy2)."""
+    """Convert an int or exact rational (Fraction, Rational, mpq) to the exact type of the
+    path: ``Rational`` for a small electorate, else ``mpq`` (``Fraction`` without gmpy2)."""
     mpq = None if small else _fast_q()
-    if mpq is None:
-        if isinstance(value, Fraction):
-            return value
-        if not isinstance(value, int) and hasattr(value, "denominator"):  # an mpq
-            return Fraction(int(value.numerator), int(value.denominator))
-        return Fraction(value)
-    if isinstance(value, Fraction):
-        return mpq(value.numerator, value.denominator)
-    return mpq(value)
+    if mpq is not None:
+        if type(value) is Rational or is_fraction(value):
+            return mpq(value.numerator, value.denominator)
+        return mpq(value)
+    if small:
+        return value if type(value) is Rational else Rational(value)
+    from fractions import Fraction  # only without gmpy2
+
+    return Fraction(int(value.numerator), int(value.denominator))
 
 
 def to_public(value: Any) -> int | Fraction:
@@ -61,17 +65,35 @@ def to_public(value: Any) -> int | Fraction:
     if isinstance(value, int):
         return value
     num, den = int(value.numerator), int(value.denominator)
-    return num if den == 1 else Fraction(num, den)
+    if den == 1:
+        return num
+    from fractions import Fraction  # here: a small `pb tally` prints engine numbers, never converts
+
+    if type(value) is Fraction:
+        return value
+    return Fraction(num, den)
 
 
-def check_exact(value: Any, what: str) -> int | Fraction:
+def is_fraction(value: object) -> bool:
+    """True for a ``fractions.Fraction`` (without importing fractions: none can exist before)."""
+    fractions = sys.modules.get("fractions")
+    return fractions is not None and isinstance(value, fractions.Fraction)
+
+
+def check_exact(value: Any, what: str) -> int | Fraction | Rational:
     """Reject floats (and other inexact types) where money or points are expected."""
-    if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
-        gmpy2 = sys.modules.get("gmpy2")  # an mpq can only exist if gmpy2 was imported
-        if gmpy2 is not None and isinstance(value, gmpy2.mpq):
-            return to_public(value)
-        raise TypeError(f"{what} must be an int or a Fraction, got {type(value).__name__}")
-    return value
+    if type(value) is int or type(value) is Rational or is_fraction(value):
+        return value
+    if not isinstance(value, (bool, float)) and _is_mpq(value):
+        return to_public(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise TypeError(f"{what} must be an int or a Fraction, got {type(value).__name__}")
+
+
+def _is_mpq(value: object) -> bool:
+    gmpy2 = sys.modules.get("gmpy2")  # an mpq can only exist if gmpy2 was imported
+    return gmpy2 is not None and isinstance(value, gmpy2.mpq)
 
 
 # The float screenings (MES) take only amounts of magnitude 0 or within [2**-400, 2**400]:

@@ -35,16 +35,19 @@ from __future__ import annotations
 import gc
 import io
 import os
-import re
-from collections import Counter
-from fractions import Fraction
 from itertools import accumulate, chain, compress, count, islice, repeat
+from math import gcd
 from operator import eq, itemgetter
-from collections.abc import Iterable, Mapping, Sequence
 
 from pb.tally.grouped import LazyGroups, make_ballots, make_groups, numeric_approval_groups
 from pb.tally import numbers
-from pb.tally.model import Ballot, Instance, Number, Profile, Project, Record
+from pb.tally.model import Ballot, Instance, Profile, Project, Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from pb.tally.model import Number
 
 __all__ = [
     "PbElection",
@@ -128,11 +131,15 @@ class PbElection(Record):
 # ---------------------------------------------------------------- numbers
 
 
-def parse_number(text: str) -> Number:
+def parse_number(text: str, rational: type | None = None) -> Number:
     """Exact number from a Pabulib field: ``"12"`` -> 12, ``"12.50"`` -> Fraction(25, 2),
     ``"50000.0"`` -> 50000, ``"1,5"`` -> Fraction(3, 2), ``"1/3"`` -> Fraction(1, 3).
 
-    Raises ValueError on anything else (including ``inf`` / ``nan``).
+    Raises ValueError on anything else (including ``inf`` / ``nan``). A number that is not
+    whole is a ``rational(numerator, denominator)``, by default a ``Fraction``;
+    ``pb tally`` asks for ``pb.tally.rational.Rational``, and plain decimals are read here,
+    so that it never imports ``fractions`` (see pb.tally.rational). Other forms (``p/q``,
+    digit groups with ``_``) are read by ``Fraction``.
     """
     s = text.strip()
     try:
@@ -140,43 +147,79 @@ def parse_number(text: str) -> Number:
     except ValueError:
         pass
     s = s.replace(",", ".")
-    try:
-        value = Fraction(s)
-    except (ValueError, ZeroDivisionError):
-        raise ValueError(f"not a number: {text!r}") from None
-    if value.denominator == 1:
-        return int(value.numerator)
-    return value
+    parts = _plain_decimal(s)
+    if parts is None:
+        from fractions import Fraction
+
+        try:
+            value = Fraction(s)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"not a number: {text!r}") from None
+        parts = value.numerator, value.denominator
+    num, den = parts
+    if den == 1:
+        return num
+    if rational is None:
+        from fractions import Fraction as rational
+
+    return rational(num, den)
+
+
+_DIGITS = frozenset("0123456789")
+
+
+def _plain_decimal(s: str) -> tuple[int, int] | None:
+    """(numerator, denominator) in lowest terms of ``[+-]digits[.digits][e[+-]digits]``
+    (ASCII digits, at least one before or after the point), else None."""
+    mantissa, e, exponent = s.replace("E", "e").partition("e")
+    sign = -1 if mantissa[:1] == "-" else 1
+    if mantissa[:1] in ("-", "+"):
+        mantissa = mantissa[1:]
+    whole, _, decimals = mantissa.partition(".")
+    if not (whole or decimals) or not _DIGITS.issuperset(whole + decimals):
+        return None
+    shift = -len(decimals)
+    if e:
+        digits = exponent[1:] if exponent[:1] in ("-", "+") else exponent
+        if not digits or not _DIGITS.issuperset(digits):
+            return None
+        shift += int(exponent)
+    num = sign * int(whole + decimals)
+    if shift >= 0:
+        return num * 10**shift, 1
+    den = 10**-shift
+    g = gcd(num, den)
+    return num // g, den // g
 
 
 def format_number(value: Number) -> str:
-    """Inverse of :func:`parse_number`: ints as is, Fractions as an exact decimal
-    (``"776314.03"``) when they have one, else as ``"p/q"``."""
+    """Inverse of :func:`parse_number`: ints as is, Fractions (and the engine's other exact
+    rationals) as an exact decimal (``"776314.03"``) when they have one, else as ``"p/q"``."""
     if isinstance(value, bool):
         raise TypeError("a bool is not a number here")
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, Fraction):
-        num, den = value.numerator, value.denominator
-        if den == 1:
-            return str(num)
-        # an exact decimal iff den = 2**twos * 5**fives; the explanations of a large
-        # MES run hold thousands of fractions with 100-digit denominators, so the twos
-        # are counted in one step (the lowest set bit) and most others fail at once
-        twos = (den & -den).bit_length() - 1
-        rest = den >> twos
-        fives = 0
-        while rest % 5 == 0:
-            rest //= 5
-            fives += 1
-        if rest != 1:
-            return f"{num}/{den}"
-        digits = max(twos, fives)
-        n = num * 10**digits // den  # exact: den divides 10**digits
-        sign = "-" if n < 0 else ""
-        whole, frac = divmod(abs(n), 10**digits)
-        return f"{sign}{whole}.{frac:0{digits}d}"
-    raise TypeError(f"not an exact number: {value!r}")
+    if isinstance(value, float) or not hasattr(value, "denominator"):
+        raise TypeError(f"not an exact number: {value!r}")
+    num, den = int(value.numerator), int(value.denominator)
+    if den == 1:
+        return str(num)
+    # an exact decimal iff den = 2**twos * 5**fives; the explanations of a large
+    # MES run hold thousands of fractions with 100-digit denominators, so the twos
+    # are counted in one step (the lowest set bit) and most others fail at once
+    twos = (den & -den).bit_length() - 1
+    rest = den >> twos
+    fives = 0
+    while rest % 5 == 0:
+        rest //= 5
+        fives += 1
+    if rest != 1:
+        return f"{num}/{den}"
+    digits = max(twos, fives)
+    n = num * 10**digits // den  # exact: den divides 10**digits
+    sign = "-" if n < 0 else ""
+    whole, frac = divmod(abs(n), 10**digits)
+    return f"{sign}{whole}.{frac:0{digits}d}"
 
 
 # ---------------------------------------------------------------- reading
@@ -267,11 +310,13 @@ def read_pb(
     path_or_text: str | os.PathLike | bytes,
     *,
     voters: bool = True,
+    rational: type | None = None,
 ) -> PbElection:
     """Read a ``.pb`` file (a path, or the file's text / bytes).
 
     ``voters=False`` skips building the per-voter list (faster, less memory);
-    the instance and the grouped profile are the same either way.
+    the instance and the grouped profile are the same either way. Amounts and points
+    that are not whole are ``Fraction``, or ``rational`` if given (see :func:`parse_number`).
     """
     text, source = _read_text(path_or_text)
     # Reading builds a few hundred thousand small containers and frees none of them:
@@ -284,16 +329,16 @@ def read_pb(
         fast = _split_plain_votes(text)
         if fast is not None:
             try:
-                return _read(text, source, voters, fast)
+                return _read(text, source, voters, fast, rational)
             except _NotPlain:
                 pass  # something unusual in VOTES: the careful path reads (or rejects) it
-        return _read(text, source, voters, None)
+        return _read(text, source, voters, None, rational)
     finally:
         if collecting:
             gc.enable()
 
 
-def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
+def _read(text: str, source: str | None, voters: bool, fast, rational: type | None = None) -> PbElection:
     """The reader proper. ``fast`` = (head text, VOTES lines) from :func:`_split_plain_votes`:
     META and PROJECTS are then read by splitting too: without quotes, NUL or carriage
     returns (see there) a ``csv`` row is exactly a line split at ``;`` (a blank line: no
@@ -346,7 +391,7 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
                     value = row[1].strip() if len(row) > 1 else ""
                 meta[key] = value
             elif section == "projects":
-                _read_project(row, header, projects, project_rows, index, fail)
+                _read_project(row, header, projects, project_rows, index, fail, rational)
             index += 1
             continue
         section = name
@@ -382,7 +427,7 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
     if "budget" not in meta:
         raise PbFormatError("META has no budget", None, source)
     try:
-        budget = parse_number(meta["budget"])
+        budget = parse_number(meta["budget"], rational)
     except ValueError:
         raise PbFormatError(f"META budget is not a number: {meta['budget']!r}", None, source) from None
     if budget < 0:
@@ -394,7 +439,7 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
         if raw is None or _is_none(raw.strip()) or not raw.strip():
             continue
         try:
-            limits[key] = parse_number(raw)
+            limits[key] = parse_number(raw, rational)
         except ValueError:
             raise PbFormatError(f"META {key} is not a number: {raw!r}", None, source) from None
 
@@ -416,7 +461,8 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
         if vote_lines is not None and kind in _SET_KINDS:
             raise _NotPlain  # e.g. an id listed twice or with spaces: read it the careful way
         try:
-            canon, items_of = _canonical_keys(kind, counts, projects, vote_header, all_rows, vote_start, fail)
+            canon, items_of = _canonical_keys(kind, counts, projects, vote_header, all_rows, vote_start, fail,
+                                              rational)
         except PbFormatError:
             if vote_lines is not None:
                 raise _NotPlain from None  # the careful path names the line
@@ -456,7 +502,7 @@ def _read(text: str, source: str | None, voters: bool, fast) -> PbElection:
     )
 
 
-def _count_warnings(meta: Mapping[str, str], counts: Counter, projects: Mapping) -> tuple[str, ...]:
+def _count_warnings(meta: Mapping[str, str], counts: dict, projects: Mapping) -> tuple[str, ...]:
     """META num_votes / num_projects against what the file holds: a file cut off at a line
     end still reads, but with fewer voters than announced."""
     warnings = []
@@ -474,7 +520,7 @@ def load(path: str | os.PathLike) -> tuple[Instance, Profile]:
     return election.instance, election.profile
 
 
-def _read_project(row, header, projects, project_rows, index, fail) -> None:
+def _read_project(row, header, projects, project_rows, index, fail, rational) -> None:
     if "project_id" not in header or "cost" not in header:
         raise fail("PROJECTS header needs project_id and cost columns", index)
     values: dict[str, str] = {}
@@ -497,7 +543,7 @@ def _read_project(row, header, projects, project_rows, index, fail) -> None:
     if "cost" not in values:
         raise fail(f"project {project_id!r} has no cost", index)
     try:
-        cost = parse_number(values.pop("cost"))
+        cost = parse_number(values.pop("cost"), rational)
     except ValueError as error:
         raise fail(f"project {project_id!r}: cost {error}", index) from None
     if cost < 0:
@@ -511,7 +557,6 @@ class _NotPlain(Exception):
     """The VOTES lines are not plain ``;``-separated rows: read the file the careful way."""
 
 
-_TITLE = re.compile(r"^[ \t]*(meta|projects|votes)[ \t;]*$", re.IGNORECASE | re.MULTILINE)
 
 
 def _split_plain_votes(text: str):
@@ -529,15 +574,31 @@ def _split_plain_votes(text: str):
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     # the VOTES title: the first line that is one; a later title (a second VOTES, or
     # META / PROJECTS after VOTES) has no vote field and sends the reading to csv
-    title = _TITLE.search(text)
-    while title is not None and title.group(1).lower() != "votes":
-        title = _TITLE.search(text, title.end())
+    title = _votes_title(text)
     if title is None:
         return None
-    lines = text[title.end() + 1:].split("\n")
+    start, end = title
+    lines = text[end + 1:].split("\n")
     while lines and not lines[-1].strip():
         lines.pop()
-    return text[: title.start()], lines
+    return text[:start], lines
+
+
+def _votes_title(text: str) -> tuple[int, int] | None:
+    """(start, end) of the first line that is the VOTES title: ``votes`` in any case, after
+    spaces or tabs, before spaces, tabs or ``;``. Read line by line (only the short META and
+    PROJECTS come before it), without ``re``, whose import costs a small tally 1.5x."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        line = text[start:end].lstrip(" \t").rstrip(" \t;")
+        if len(line) == 5 and line.lower() == "votes":
+            return start, end
+        if end == len(text):
+            return None
+        start = end + 1
 
 
 def _count_plain_votes(lines: list[str], keep: bool):
@@ -560,10 +621,10 @@ def _count_plain_votes(lines: list[str], keep: bool):
     try:
         if keep:
             rows = list(map(str.split, body, repeat(";")))
-            counts = Counter(map(getter, rows))
+            counts = _count(map(getter, rows), len(rows))
         else:
             rows = None
-            counts = Counter(map(getter, map(str.split, body, repeat(";"), repeat(splits))))
+            counts = _count(map(getter, map(str.split, body, repeat(";"), repeat(splits))), len(body))
     except IndexError:  # a row too short to have a vote: the careful path names its line
         raise _NotPlain from None
     if any(key[0] == "" for key in counts) if points_index >= 0 else "" in counts:
@@ -576,7 +637,7 @@ def _read_votes(all_rows, start, header, keep, fail):
     points column) over the VOTES rows from ``start``.
 
     Returns (end index, counts, voter rows or None). The common case (no blank or
-    short row, no section after VOTES) is counted in C by ``Counter``; anything
+    short row, no section after VOTES) is counted by :func:`_count`; anything
     else goes through the careful loop.
     """
     if "vote" not in header:
@@ -590,7 +651,7 @@ def _read_votes(all_rows, start, header, keep, fail):
     body = all_rows[start:] if start else all_rows
     if vote_index > 0 and points_index != 0:
         try:
-            counts = Counter(map(getter, body))
+            counts = _count(map(getter, body), len(body))
         except IndexError:
             pass  # a blank or short row, or a section title: careful loop
         else:
@@ -601,7 +662,7 @@ def _read_votes(all_rows, start, header, keep, fail):
                 suspicious = "" in counts
             if not suspicious:
                 return len(all_rows), counts, (body if keep else None)
-    counts = Counter()
+    counts: dict = {}
     kept: list | None = [] if keep else None
     width_needed = max(vote_index, points_index) + 1
     index = start
@@ -619,11 +680,30 @@ def _read_votes(all_rows, start, header, keep, fail):
             key = (row[vote_index], "") if points_index >= 0 else row[vote_index]
         else:
             key = getter(row)
-        counts[key] += 1
+        counts[key] = counts.get(key, 0) + 1
         if kept is not None:
             kept.append(row)
         index += 1
     return index, counts, kept
+
+
+# above this many rows, counting in C by collections.Counter wins back its import (~1 ms)
+_COUNT_IN_C = 10_000
+
+
+def _count(keys, rows: int) -> dict:
+    """How many times each of ``rows`` keys occurs, in the order of first occurrence (a dict,
+    as ``collections.Counter`` gives). A small file is counted by a plain loop: importing
+    ``collections`` would cost more than counting its rows."""
+    if rows > _COUNT_IN_C:
+        from collections import Counter
+
+        return Counter(keys)
+    counts: dict = {}
+    get = counts.get
+    for key in keys:
+        counts[key] = get(key, 0) + 1
+    return counts
 
 
 def _next_header(reader) -> list[str] | None:
@@ -647,7 +727,7 @@ def _split_ids(text: str) -> list[str]:
 _SEPARATOR = ("",)
 
 
-def _group_plain_sets(counts: Counter, projects) -> tuple | None:
+def _group_plain_sets(counts: dict, projects) -> tuple | None:
     """Approval / choose-1 groups straight from the raw vote texts, or None if any text
     needs the careful loop (unknown or blank id, stray space, a "none" vote).
 
@@ -691,7 +771,7 @@ def _joined_sorts_as_tuples(project_ids) -> bool:
     return all(min(pid) > "," for pid in project_ids if pid)
 
 
-def _canonical_keys(kind, counts, projects, header, all_rows, vote_start, fail) -> tuple[dict, dict]:
+def _canonical_keys(kind, counts, projects, header, all_rows, vote_start, fail, rational) -> tuple[dict, dict]:
     """Canonical ballot key for every distinct raw vote text: the ids joined by ","
     (sorted for approval / choose-1, in ranking order without repeats for ordinal),
     or the pair (ids tuple, points tuple) for cumulative / scoring.
@@ -731,7 +811,7 @@ def _canonical_keys(kind, counts, projects, header, all_rows, vote_start, fail) 
             else:
                 if not known.issuperset(ids):
                     raise _unknown(ids, known)
-                key = _points_key(ids, raw[1] if points_column else "")
+                key = _points_key(ids, raw[1] if points_column else "", rational)
         except _BallotError as error:
             raise fail(str(error), _first_row_with(all_rows, vote_start, header, raw)) from None
         canon[raw] = key
@@ -749,7 +829,7 @@ class _BallotError(Exception):
     pass
 
 
-def _points_key(ids: list[str], points_text: str) -> tuple:
+def _points_key(ids: list[str], points_text: str, rational: type | None = None) -> tuple:
     points_text = points_text.strip()
     if _is_none(points_text):
         points_text = ""
@@ -762,7 +842,7 @@ def _points_key(ids: list[str], points_text: str) -> tuple:
     values: dict[str, Number] = {}
     for project_id, point in zip(ids, raw_points):
         try:
-            values[project_id] = parse_number(point)
+            values[project_id] = parse_number(point, rational)
         except ValueError:
             raise _BallotError(f"points value {point!r} is not a number") from None
     # canonical: decreasing points, then project id (the order written is not kept)

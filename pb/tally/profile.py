@@ -15,11 +15,14 @@ listed), ``min_sum_cost``, ``max_sum_cost`` (total cost of the listed projects),
 
 from __future__ import annotations
 
-from collections import Counter
-from fractions import Fraction
-from collections.abc import Callable, Iterable, Mapping
+from pb.tally.model import Ballot, BallotGroup, BallotKind, Instance, Profile
+from pb.tally.numbers import is_fraction
 
-from pb.tally.model import Ballot, BallotGroup, BallotKind, Instance, Number, Profile
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from pb.tally.model import Number
 
 BALLOT_KINDS: tuple[str, ...] = ("approval", "choose-1", "cumulative", "scoring", "ordinal")
 LIMIT_KEYS: tuple[str, ...] = (
@@ -52,7 +55,7 @@ class BallotError(ValueError):
 
 
 def _fmt(value: Number) -> str:
-    if isinstance(value, Fraction) and value.denominator != 1:
+    if is_fraction(value) and value.denominator != 1:
         return f"{float(value):.2f}" if value.denominator in (2, 4, 5, 10, 20, 25, 50, 100) else str(value)
     return str(int(value))
 
@@ -92,7 +95,7 @@ def _validate_points(ballot: Ballot, kind: str, items: tuple[str, ...], limits: 
     if points is None or len(points) != len(items):
         raise BallotError("malformed_points", "give exactly one points value per listed project")
     for pid, value in zip(items, points):
-        if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
+        if isinstance(value, bool) or not (isinstance(value, int) or is_fraction(value)):
             raise BallotError("malformed_points", f"points for {pid!r} must be a whole or exact number")
         if kind == "cumulative" and value < 0:
             raise BallotError("points_below_minimum", f"project {pid!r} received negative points")
@@ -150,19 +153,20 @@ def build_profile(kind: BallotKind, ballots: Iterable[Ballot], limits: Mapping[s
     limits = dict(limits or {})
     if validate and instance is None:
         raise ValueError("validate=True needs the instance")
-    counter: Counter[Ballot] = Counter()
+    counter: dict[Ballot, int] = {}  # a dict, not collections.Counter: one import less at start-up
     for ballot in ballots:
         if validate:
             validate_ballot(ballot, kind, instance, limits)
-        counter[canonical_ballot(ballot, kind)] += 1
+        key = canonical_ballot(ballot, kind)
+        counter[key] = counter.get(key, 0) + 1
     return profile_from_groups(kind, (BallotGroup(b, n) for b, n in counter.items()), limits)
 
 
 def profile_from_groups(kind: BallotKind, groups: Iterable[BallotGroup],
                         limits: Mapping[str, Number] | None = None) -> Profile:
     """A profile from (possibly repeated) groups: merged and sorted canonically."""
-    merged: Counter[Ballot] = Counter()
+    merged: dict[Ballot, int] = {}
     for group in groups:
-        merged[group.ballot] += group.count
+        merged[group.ballot] = merged.get(group.ballot, 0) + group.count
     ordered = sorted((BallotGroup(b, n) for b, n in merged.items() if n > 0), key=_group_key)
     return Profile(kind=kind, groups=tuple(ordered), limits=dict(limits or {}))

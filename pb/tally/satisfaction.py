@@ -15,15 +15,19 @@ ballot kind (the approval projection of ranks and points).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from itertools import chain, compress, islice, repeat
 from operator import attrgetter, itemgetter, lt
 
 from pb.tally import numbers
 from pb.tally.grouped import LazyGroups
-from pb.tally.model import Instance, Number, Profile
 from pb.tally.numbers import check_exact
 from pb.tally.tiebreak import priority_order
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pb.tally.model import Instance, Number, Profile
 
 SATISFACTIONS = ("cost", "cardinality", "points")
 
@@ -36,7 +40,7 @@ class Electorate:
     group lists. Per-project tables (``supporters``, ``approvers``) are built from
     them on first use: greedy needs only the vote counts, which are much cheaper.
     A ``small`` electorate (``numbers.SMALL_GROUPS``) keeps them as plain lists and
-    computes with ``Fraction``, so a small tally never imports numpy or gmpy2; a large
+    computes with ``rational.Rational``, so a small tally never imports numpy or gmpy2; a large
     one keeps numpy arrays and computes with ``mpq``.
     """
 
@@ -60,7 +64,7 @@ class Electorate:
         self.item_project = item_project
         self.group_length = group_length  # per group: the number of listed items
         self.listed_points = listed_points  # per group: their points (None: no points)
-        self.small = small  # plain lists and Fraction (see above)
+        self.small = small  # plain lists and Rational (see above)
         self.cache: dict = {}  # per-rule tables built on first use
 
     def _groups(self) -> tuple:

@@ -9,9 +9,11 @@ chain, so the order is total and reproducible.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
-from pb.tally.model import Number
+    from pb.tally.model import Number
 
 TIE_BREAKERS: Mapping[str, str] = {
     "lexico": "smallest project id, compared as a string (pabutools' default: '10' < '9')",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,10 +53,14 @@ def test_other_commands_still_reach_the_app_command_line():
 SMALL = Path(__file__).parent / "data" / "pabulib" / "Poland_Warszawa_2019_Kamionek.pb"
 # what a small tally does without: the start-up work measured in bench/README.md
 # ("tally_processes.py"): dataclasses and typing (the model and records are plain
-# classes), argparse (plain command lines are read by quick_parse), json (text output),
-# threading (--no-progress), csv (the reader splits plain files), numpy and gmpy2 (the
-# small-electorate path), and the rules not asked for
+# classes), argparse (plain command lines are read by quick_parse), json (pb.tally.jsontext
+# writes a small electorate's --json document), threading (--no-progress), csv (the reader
+# splits plain files), numpy and gmpy2 (the small-electorate path), fractions with the re,
+# enum, functools, decimal and numbers it imports (the small path computes with
+# pb.tally.rational, the reader finds VOTES without re and reads decimals by hand),
+# collections (a small file's votes are counted by a dict loop), and the rules not asked for
 LEAN = ("dataclasses", "inspect", "typing", "argparse", "json", "threading", "csv", "numpy", "gmpy2",
+        "fractions", "decimal", "numbers", "re", "enum", "functools", "collections",
         "pb.tally.rules.maxwelfare")
 
 
@@ -66,6 +71,10 @@ def test_a_small_tally_imports_only_what_it_needs():
         report, out = run_console("tally", str(SMALL), "--rule", rule, "--no-progress", modules=LEAN + not_needed)
         assert report == {"code": 0, "heavy": []}, rule
         assert "winners" in out
+        report, out = run_console("tally", str(SMALL), "--rule", rule, "--json", "--no-progress",
+                                  modules=LEAN + not_needed)
+        assert report == {"code": 0, "heavy": []}, rule
+        assert json.loads(out)["results"][0]["winners"]
 
 
 def test_the_console_script_flushes_its_output_and_exit_status():
@@ -78,3 +87,29 @@ def test_the_console_script_flushes_its_output_and_exit_status():
     done = subprocess.run([*console, str(FILE) + ".missing", "--rule", "mes", "--no-progress"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "cannot read" in done.stderr
+
+
+def test_the_installed_pb_command_starts_without_re():
+    """The ``pb`` command of this environment is our script (pb/scripts/pb, installed by pip
+    from pyproject.toml's shared-scripts), not pip's entry-point launcher, which imports
+    ``re`` before anything of ours; run as a user runs it, a small tally imports none of
+    the modules it does without."""
+    command = Path(sys.executable).with_name("pb")
+    done = subprocess.run([str(command), "tally", str(SMALL), "--rule", "greedy", "--no-progress"],
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPROFILEIMPORTTIME="1"))  # = python -X importtime
+    assert done.returncode == 0 and "winners" in done.stdout, done.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert {"pb.console", "pb.tally.rules.greedy"} <= imported  # the list is the whole process's
+    assert not set(LEAN) & imported
+
+
+def test_the_installed_pb_command_keeps_the_exit_status_of_every_command():
+    command = str(Path(sys.executable).with_name("pb"))
+    assert subprocess.run([command, "--help"], capture_output=True, timeout=120).returncode == 0
+    assert subprocess.run([command, "no-such-command"], capture_output=True, timeout=120).returncode == 2
+    missing = subprocess.run([command, "tally", str(SMALL) + ".missing", "--rule", "mes", "--no-progress"],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+    assert subprocess.run([command, "tally", str(SMALL), "--rule"], capture_output=True, timeout=120).returncode == 2

@@ -13,12 +13,15 @@ not fit (Pabulib ``greedy-no-skip``) and a minimum-score threshold
 
 from __future__ import annotations
 
-from fractions import Fraction
-from collections.abc import Iterable
-
 from pb.tally import explain
-from pb.tally.model import Number, ProjectOutcome
-from pb.tally.satisfaction import Electorate
+from pb.tally.rational import Rational  # exact densities without importing fractions (see rational)
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pb.tally.model import Number, ProjectOutcome
+    from pb.tally.satisfaction import Electorate
 
 
 def score(el: Electorate, p: int) -> Number:
@@ -33,7 +36,7 @@ def greedy_order(el: Electorate, projects: Iterable[int]) -> list[int]:
         total, cost = el.total_sat[p], el.cost[p]
         if total > 0 and cost == 0:
             return (0, 0, p)
-        density = Fraction(total) / cost if cost > 0 and total > 0 else Fraction(0)
+        density = Rational(total, cost) if cost > 0 and total > 0 else Rational(0)
         return (1, -density, p)
 
     return sorted(projects, key=key)
@@ -44,7 +47,7 @@ def density_figure(el: Electorate, p: int) -> Number | None:
     total, cost = el.total_sat[p], el.cost[p]
     if total > 0 and cost == 0:
         return None
-    return Fraction(total) / cost if cost > 0 and total > 0 else 0
+    return Rational(total, cost) if cost > 0 and total > 0 else 0
 
 
 def greedy(

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from fractions import Fraction
 
 from pb.tally import explain
-from pb.tally.satisfaction import Electorate
+from pb.tally.rational import Rational
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from pb.tally.satisfaction import Electorate
 
 
 def _scale(values) -> int:
     scale = 1
     for v in values:
-        den = Fraction(v).denominator
+        den = int(v.denominator)  # of an int, a Fraction or a Rational
         scale = scale * den // math.gcd(scale, den)
     return scale
 
@@ -77,7 +80,7 @@ def max_welfare(el: Electorate) -> tuple[list[int], dict]:
     else:
         free = [p for p in range(m) if el.cost[p] == 0 and profit[p] > 0]
         items = [p for p in range(m) if el.cost[p] > 0 and profit[p] > 0 and el.cost[p] <= el.budget]
-        items.sort(key=lambda p: (-Fraction(profit[p]) / el.cost[p], p))
+        items.sort(key=lambda p: (-Rational(profit[p], el.cost[p]), p))
         money_scale = _scale([el.budget, *(el.cost[p] for p in items)])
         value_scale = _scale(profit[p] for p in items)
         weights = [int(el.cost[p] * money_scale) for p in items]

@@ -87,7 +87,7 @@ class _Tables:
     """Per-electorate data reused by every MES run (the Add1 loop runs MES many times)."""
 
     def __init__(self, el: Electorate):
-        small = self.small = el.small  # plain lists and Fraction (see Electorate)
+        small = self.small = el.small  # plain lists and Rational (see Electorate)
         self.cost = [to_q(c, small) for c in el.cost]
         # amounts beyond float range (a 400-digit budget) skip the float screening
         self.floats_ok = float_safe(el.cost)
@@ -366,7 +366,7 @@ MARGIN = 2.0**-30
 
 def _money(entries):
     """Exact total money of the supporters described by ``entries``."""
-    money = 0  # the sum takes the type of the amounts (Fraction or mpq)
+    money = 0  # the sum takes the type of the amounts (Rational or mpq)
     for b, _, w, _ in entries:
         money += w * b
     return money

@@ -29,7 +29,7 @@ from pb.tally.satisfaction import Electorate
 
 def phragmen(el: Electorate) -> tuple[list[int], dict]:
     m = len(el.ids)
-    small = el.small  # plain lists and Fraction (see Electorate)
+    small = el.small  # plain lists and Rational (see Electorate)
     cost = [to_q(c, small) for c in el.cost]
     budget = to_q(el.budget, small)
     zero = to_q(0, small)
