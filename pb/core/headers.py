@@ -60,7 +60,10 @@ def content_security_policy(script_nonce: str | None = None) -> str:
 
 
 def _carries_credentials(scope: Scope) -> bool:
-    return any(name in (b"authorization", b"cookie") for name, _ in scope.get("headers", ()))
+    for name, _ in scope.get("headers", ()):
+        if name == b"authorization" or name == b"cookie":
+            return True
+    return False
 
 
 def _is_docs_page(scope: Scope, message: Message) -> bool:
@@ -69,9 +72,9 @@ def _is_docs_page(scope: Scope, message: Message) -> bool:
     return MutableScopeHeaders.from_message(message).get("content-type", "").startswith("text/html")
 
 
-def _replacing(headers: list[tuple[bytes, bytes]], ours: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """``headers`` with ``ours`` set: a header of the same name the response had is dropped."""
-    names = {name for name, _ in ours}
+def _replacing(headers: list[tuple[bytes, bytes]], ours: list[tuple[bytes, bytes]],
+               names: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with ``ours`` (whose ``names``) set: a header of the same name the response had is dropped."""
     return [pair for pair in headers if pair[0].lower() not in names] + ours
 
 
@@ -95,6 +98,9 @@ def security_headers(public_url: str) -> Callable[[Message, Scope], Awaitable[No
         fixed.append((b"strict-transport-security", HSTS.encode()))
     fixed_no_store = [*fixed, (b"cache-control", b"no-store")]
     csp = (b"content-security-policy", content_security_policy().encode())
+    # Built once: the hook runs for every response. The policy comes first (the docs pages replace it).
+    usual = ([csp, *fixed], frozenset(name for name, _ in [csp, *fixed]))
+    no_store_too = ([csp, *fixed_no_store], frozenset(name for name, _ in [csp, *fixed_no_store]))
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if scope["type"] != "http":
@@ -107,12 +113,11 @@ def security_headers(public_url: str) -> Callable[[Message, Scope], Awaitable[No
         if message["type"] != "http.response.start":
             return
         no_store = scope["path"].startswith(TOKEN_PREFIX) or _carries_credentials(scope)
-        policy = csp
+        ours, names = no_store_too if no_store else usual
         if _is_docs_page(scope, message):
             nonce = scope[_NONCE_KEY] = secrets.token_urlsafe(18)  # type: ignore[literal-required]
             del MutableScopeHeaders.from_message(message)["content-length"]  # the body grows by the nonces
-            policy = (b"content-security-policy", content_security_policy(nonce).encode())
-        ours = [policy, *(fixed_no_store if no_store else fixed)]
-        message["headers"] = _replacing(list(message.get("headers") or []), ours)
+            ours = [(b"content-security-policy", content_security_policy(nonce).encode()), *ours[1:]]
+        message["headers"] = _replacing(message.get("headers") or [], ours, names)
 
     return add_security_headers

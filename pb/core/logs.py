@@ -19,6 +19,7 @@ import structlog
 from litestar.types import Message, Scope
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_HEADER = REQUEST_ID_HEADER.encode()
 _STATE_KEY = "pb_request_id"
 LOGGER_NAME = "pb"
 
@@ -59,8 +60,7 @@ def request_id(scope: Scope) -> str:
 async def send_request_id(message: Message, scope: Scope) -> None:
     """``before_send`` hook: every HTTP response carries its request id."""
     if message["type"] == "http.response.start":
-        message["headers"] = [*message.get("headers", []),
-                              (REQUEST_ID_HEADER.encode(), request_id(scope).encode())]
+        message["headers"] = [*message.get("headers", []), (_REQUEST_ID_HEADER, request_id(scope).encode())]
 
 
 def route_of(scope: Scope) -> str:
