@@ -10,6 +10,9 @@ No authentication, no reads. The row goes to the engine pb uses, through the sam
 Served by uvicorn with pb's options (``log_level="warning"``, ``proxy_headers=False``):
 
     BARE_DATABASE_URL=sqlite:////tmp/bare.sqlite .venv/bin/python bench/bare_app.py --port 8310 [--workers 2]
+
+``cast_load.py --server granian`` serves it with granian instead, as it serves pb
+(``cast_common.granian_command``: ``granian --interface asgi --factory … bare_app:create_app``).
 """
 
 from __future__ import annotations

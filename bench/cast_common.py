@@ -139,11 +139,50 @@ def usable_workers(requested: int | None) -> int | None:
     return requested
 
 
+# The ASGI servers the benches can run pb and the bare endpoint under. ``uvicorn`` is what ``pb serve``
+# runs; ``granian`` (HTTP in Rust; ``pip install granian``, not a pb dependency) serves pb's factory
+# ``pb.app:create_app`` directly, with the options ``pb serve`` gives uvicorn: HTTP/1.1, no access log,
+# no proxy headers (granian reads none), the app's lifespan hooks in every worker.
+SERVERS = ("uvicorn", "granian")
+GRANIAN_COMMAND = str(Path(sys.executable).with_name("granian"))
+
+
+def check_server_choice(args) -> None:
+    """Refuse, in words, a server choice the bench cannot run (a RuntimeError ends the bench)."""
+    if args.server != "granian":
+        if args.granian_args:
+            raise RuntimeError("--granian-args goes with --server granian")
+        return
+    if not Path(GRANIAN_COMMAND).is_file():
+        raise RuntimeError(f"--server granian needs granian: {sys.executable} -m pip install granian")
+    if (args.workers or 1) > 1 and args.engine != "postgres":
+        # pb serve refuses this itself; granian is started without pb serve, so the bench refuses it
+        raise RuntimeError("pb serve --workers needs PostgreSQL: on SQLite, writers queue inside one process")
+
+
+def server_text(args) -> str:
+    """The server choice, for a bench's first line."""
+    return f"server {args.server}" + (f" {args.granian_args}" if args.granian_args else "")
+
+
+def granian_command(target: str, port: int, workers: int | None, extra: str = "") -> list[str]:
+    """granian serving the ASGI factory ``target`` on ``port`` as described above; ``extra``: more
+    granian options (e.g. ``--runtime-mode st``), given to pb's server and the bare endpoint's alike."""
+    command = [GRANIAN_COMMAND, "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", str(port),
+               "--http", "1", "--no-ws", "--log-level", "warning", "--no-access-log", "--workers", str(workers or 1)]
+    return command + extra.split() + [target]
+
+
 def add_common_options(parser, default_engine: str) -> None:
     """The options both benches take."""
     parser.add_argument("--engine", choices=("sqlite", "postgres"), default=default_engine)
     parser.add_argument("--workers", type=int, default=None,
                         help="pb serve --workers N, when this pb has the option (default: pb's default)")
+    parser.add_argument("--server", choices=SERVERS, default="uvicorn",
+                        help="ASGI server of pb and of the bare endpoint (default: uvicorn, what pb serve runs)")
+    parser.add_argument("--granian-args", default="",
+                        help="with --server granian: extra options of the granian command (e.g. "
+                             "'--runtime-mode st'), given to pb's and the bare endpoint's servers alike")
     parser.add_argument("--clients-procs", type=int, default=1,
                         help="load-generating processes, each with its own event loop (default 1)")
     parser.add_argument("--login-concurrency", type=int, default=16, help="concurrent logins before casting")
@@ -246,9 +285,15 @@ class Server:
             return "(no log)"
 
 
-def pb_server(scratch: Scratch, workers: int | None, port: int | None = None) -> Server:
-    """``pb serve`` on a free port; ``--workers`` only when given (the caller checks support)."""
+def pb_server(scratch: Scratch, workers: int | None, port: int | None = None, server: str = "uvicorn",
+              granian_args: str = "") -> Server:
+    """``pb serve`` on a free port; ``--workers`` only when given (the caller checks support). With
+    ``server="granian"``: granian serving pb's app factory instead (see ``SERVERS``)."""
     port = port or free_port()
+    if server == "granian":
+        env = {**pb_env(scratch), "PB_SERVER_HOST": "127.0.0.1", "PB_SERVER_PORT": str(port)}
+        return Server("pb-serve", granian_command("pb.app:create_app", port, workers, granian_args),
+                      scratch.folder, env, port)
     command = [PB_COMMAND, "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers:
         command += ["--workers", str(workers)]

@@ -4,6 +4,7 @@ Usage (from the repository root):
 
     .venv/bin/python bench/cast_kill.py --engine sqlite --cycles 30
     .venv/bin/python bench/cast_kill.py --engine postgres --workers 2 --cycles 30 --concurrency 50
+    .venv/bin/python bench/cast_kill.py --engine postgres --workers 2 --server granian
 
 Sets up a scratch database and a round in voting as ``cast_load.py`` does. Each cycle: the server is
 (re)started, the cycle's fresh voters log in, they cast at ``--concurrency``, and at a random moment
@@ -33,8 +34,8 @@ from dataclasses import dataclass
 
 from cast_common import (
     PB_COMMAND, City, LoadRun, Request, Scratch, Server, add_common_options, ballot_rows, cast_requests,
-    close_database, exit_on_setup_failure, log_in, machine_load, open_database, pb_cli, pb_env, pb_server,
-    pb_source, run_load, scratch_database, set_up_city, take_voters, usable_workers,
+    check_server_choice, close_database, exit_on_setup_failure, log_in, machine_load, open_database, pb_cli, pb_env,
+    pb_server, pb_source, run_load, scratch_database, server_text, set_up_city, take_voters, usable_workers,
 )
 
 READY_PATH = "/api/orgs"
@@ -154,7 +155,7 @@ class Findings:
 
 def kill_loop(args, scratch: Scratch, workers: int | None, rng: random.Random) -> Findings:
     """Every cycle, then the checks on a restarted server and on the stopped database."""
-    server = pb_server(scratch, workers)
+    server = pb_server(scratch, workers, server=args.server, granian_args=args.granian_args)
     try:
         server.start(READY_PATH)
         city = set_up_city(scratch, server, args.cycles * args.voters_per_cycle)
@@ -178,10 +179,11 @@ def kill_loop(args, scratch: Scratch, workers: int | None, rng: random.Random) -
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    check_server_choice(args)
     workers = usable_workers(args.workers)
     seed = args.seed if args.seed is not None else random.randrange(10**6)
-    print(f"cast_kill: {args.engine}, pb workers {workers or 'default (1)'}, {args.cycles} cycles of "
-          f"{args.voters_per_cycle} voters at concurrency {args.concurrency}, seed {seed}, {pb_source()}, "
+    print(f"cast_kill: {args.engine}, {server_text(args)}, pb workers {workers or 'default (1)'}, {args.cycles} "
+          f"cycles of {args.voters_per_cycle} voters at concurrency {args.concurrency}, seed {seed}, {pb_source()}, "
           f"load {machine_load()}", flush=True)
     with scratch_database(args.engine, "castkill", keep=args.keep) as scratch:
         pb_cli(scratch, "migrate")

@@ -9,7 +9,8 @@ Sets up a scratch database (SQLite file, or a fresh PostgreSQL database next to 
 ``pb migrate``, a real ``pb serve`` (``--workers N`` when given and supported), a round in voting with
 one city-wide approval budget, and fresh census-bound voters. For each concurrency level: the level's
 voters log in (not timed), then each casts once (timed); then the bare endpoint of ``bare_app.py``
-(same uvicorn options and worker count, same engine) takes as many requests at the same concurrency.
+(same server, options and worker count, same engine) takes as many requests at the same concurrency.
+``--server granian`` serves both with granian instead of uvicorn (see ``cast_common.SERVERS``).
 Prints one row per level (see bench/README.md for every column). Figures are printed, never asserted.
 """
 
@@ -28,8 +29,9 @@ from pathlib import Path
 import bare_app
 from cast_common import (
     BULK_ROWS, City, CpuMeter, LoadRun, Request, Scratch, Server, add_common_options, ballot_rows, cast_requests,
-    close_database, exit_on_setup_failure, free_port, log_in, machine_load, open_database, pb_cli, pb_server,
-    pb_source, percentile, postgres_backend_pids, scratch_database, set_up_city, take_voters, usable_workers,
+    check_server_choice, close_database, exit_on_setup_failure, free_port, granian_command, log_in, machine_load,
+    open_database, pb_cli, pb_server, pb_source, percentile, postgres_backend_pids, scratch_database, server_text,
+    set_up_city, take_voters, usable_workers,
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -132,11 +134,16 @@ async def bare_rows(scratch: Scratch) -> int:
         return connection.execute(f"SELECT count(*) FROM {bare_app.TABLE}").fetchone()[0]
 
 
-def bare_server(scratch: Scratch, workers: int | None) -> Server:
+def bare_server(scratch: Scratch, workers: int | None, server: str, granian_args: str) -> Server:
+    """The bare endpoint under the same server, options and worker count as pb."""
     port = free_port()
-    command = [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(port)]
-    if workers:
-        command += ["--workers", str(workers)]
+    if server == "granian":
+        command = granian_command("bare_app:create_app", port, workers, granian_args)
+        command[1:1] = ["--working-dir", str(BENCH_DIR)]
+    else:
+        command = [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(port)]
+        if workers:
+            command += ["--workers", str(workers)]
     env = {**os.environ, "BARE_DATABASE_URL": bare_database_url(scratch)}
     return Server("bare", command, scratch.folder, env, port)
 
@@ -163,7 +170,7 @@ async def run_level(args, number: int, concurrency: int, scratch: Scratch, city:
 
 async def run_levels(args, scratch: Scratch, city: City, server: Server, workers: int | None) -> list[Level]:
     engine = await open_database(scratch)
-    bare = bare_server(scratch, workers)
+    bare = bare_server(scratch, workers, args.server, args.granian_args)
     try:
         await create_bare_table(scratch)
         bare.start("/cast")
@@ -233,14 +240,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    check_server_choice(args)
     workers = usable_workers(args.workers)
     voters = args.voters_per_level * len(args.levels)
-    print(f"cast_load: {args.engine}, pb workers {workers or 'default (1)'}, levels {args.levels}, "
-          f"{args.voters_per_level} voters per level, {args.clients_procs} {args.client} client process(es), "
-          f"{pb_source()}, load {machine_load()}", flush=True)
+    print(f"cast_load: {args.engine}, {server_text(args)}, pb workers {workers or 'default (1)'}, "
+          f"levels {args.levels}, {args.voters_per_level} voters per level, {args.clients_procs} {args.client} "
+          f"client process(es), {pb_source()}, load {machine_load()}", flush=True)
     with scratch_database(args.engine, "castbench", keep=args.keep) as scratch:
         pb_cli(scratch, "migrate")
-        server = pb_server(scratch, workers)
+        server = pb_server(scratch, workers, server=args.server, granian_args=args.granian_args)
         try:
             server.start("/api/orgs")
             city = set_up_city(scratch, server, voters)
@@ -253,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load after: {machine_load()}")
     if args.json:
         args.json.write_text(json.dumps({"pb": pb_source(), "engine": args.engine, "workers": workers or 1,
+                                         "server": args.server, "granian_args": args.granian_args,
                                          "levels": [asdict(level) | {"ratio": level.ratio} for level in levels]},
                                         indent=2, default=str))
     return 0 if all(level.pb_rows_match for level in levels) else 1
