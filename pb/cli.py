@@ -97,7 +97,10 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
     if settings.public_url != url:
         click.echo(f"public URL (links, token issuer): {settings.public_url}")
     # X-Forwarded-For is read by pb itself, only from security.trusted_proxies.
-    options = dict(host=settings.host, port=settings.port, log_level="warning", proxy_headers=False)
+    # No access log: at "warning" it printed nothing, yet uvicorn still formatted each response's
+    # client address and raw path (which can hold a receipt) for it.
+    options = dict(host=settings.host, port=settings.port, log_level="warning", access_log=False,
+                   proxy_headers=False)
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
