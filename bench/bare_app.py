@@ -7,7 +7,7 @@ No authentication, no reads. The row goes to the engine pb uses, through the sam
 (a pool of 1 to 10 connections, as pb's) or aiosqlite (one connection per worker in WAL mode with a
 30 s busy timeout, as pb's SQLite engine uses; each INSERT is its own transaction).
 
-Served by uvicorn with pb's options (``log_level="warning"``, ``proxy_headers=False``):
+Served by uvicorn with pb's options (``log_level="warning"``, ``access_log=False``, ``proxy_headers=False``):
 
     BARE_DATABASE_URL=sqlite:////tmp/bare.sqlite .venv/bin/python bench/bare_app.py --port 8310 [--workers 2]
 
@@ -112,7 +112,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
     uvicorn.run("bare_app:create_app", factory=True, app_dir=str(Path(__file__).parent), host=args.host,
-                port=args.port, workers=args.workers, log_level="warning", proxy_headers=False)
+                port=args.port, workers=args.workers, log_level="warning", access_log=False,
+                proxy_headers=False)
 
 
 if __name__ == "__main__":
