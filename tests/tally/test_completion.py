@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from pb.tally import Ballot, build_profile, completion
 from pb.tally.rules import mes
+from pb.tally.rules.mes import merge_payments
 from pb.tally.satisfaction import prepare
 from test_rules_support import approval_elections, make_instance
 
@@ -21,8 +22,18 @@ def in_cents(instance, factor: int):
     return make_instance(costs, instance.budget * factor)
 
 
+def _published_payments(info) -> tuple:
+    """A selected project's payments as ``mes_outcomes`` publishes them: merged by amount (the cap
+    ledger of the large path hands them over merged already, with plain ints where mpq are equal)."""
+    paid = info["payments"] if info.get("merged") else merge_payments(info["payments"])
+    return tuple((amount, int(voters)) for amount, voters in paid)
+
+
 def summary(run, iterations):
-    return list(run.winners), run.per_voter, run.spent, iterations, run.selected
+    """What the invariants compare: winners, money per voter, spent, iterations, and each
+    selected project's round, price and payments (as published, whichever path computed them)."""
+    selected = {p: (info["round"], info["rho"], _published_payments(info)) for p, info in run.selected.items()}
+    return list(run.winners), run.per_voter, run.spent, iterations, selected
 
 
 @ITERATED
