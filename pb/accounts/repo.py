@@ -98,19 +98,21 @@ class MemberCheck(msgspec.Struct):
     organisation_exists: bool
 
 
-# The member check as select-list columns: three answers, each from a unique index.
-_MEMBER_CHECK_COLUMNS = (
+# The member check as select-list columns, for ``member_check`` and for a statement of another
+# context that asks more in the same round trip (the cast's guard: ``voting.repo.voter_check``):
+# three answers, each from a unique index. Its parameters: ``member_check_parameters``; its answer:
+# ``member_check_of``.
+MEMBER_CHECK_COLUMNS = (
     "EXISTS (SELECT 1 FROM revoked_login WHERE family = {}) AS login_revoked, "
     "(SELECT roles FROM membership WHERE \"user\" = {} AND organisation = {}) AS roles, "
     "EXISTS (SELECT 1 FROM organisation WHERE id = {}) AS organisation_exists"
 )
+_MEMBER_CHECK = "SELECT " + MEMBER_CHECK_COLUMNS
 
 
-def member_check_columns(login_id: str, user_id: int, organisation_id: int) -> tuple[str, tuple]:
-    """The member check as select-list columns and their parameters, for a statement of another
-    context that asks more in the same round trip (the cast's guard: ``voting.repo.voter_check``).
-    Read the answer back with ``member_check_of``."""
-    return _MEMBER_CHECK_COLUMNS, (login_id, user_id, organisation_id, organisation_id)
+def member_check_parameters(login_id: str, user_id: int, organisation_id: int) -> tuple:
+    """The parameters of ``MEMBER_CHECK_COLUMNS``, in order."""
+    return login_id, user_id, organisation_id, organisation_id
 
 
 def member_check_of(row: Mapping[str, Any]) -> MemberCheck:
@@ -123,8 +125,7 @@ async def member_check(login_id: str, user_id: int, organisation_id: int) -> Mem
     The role guard's three questions in one statement (one round trip per guarded request): each
     is answered by a unique index, so this costs what the revoked-login lookup alone did.
     """
-    columns, parameters = member_check_columns(login_id, user_id, organisation_id)
-    rows = await fetch("SELECT " + columns, *parameters)
+    rows = await fetch(_MEMBER_CHECK, *member_check_parameters(login_id, user_id, organisation_id))
     return member_check_of(rows[0])
 
 

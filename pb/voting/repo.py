@@ -128,19 +128,25 @@ class VoterInRound(msgspec.Struct):
     district: str | None
 
 
+# The round as a voter sees it (``VoterInRound``'s columns) and the census entry join, shared by
+# ``voter_in_round`` and the cast guard's ``voter_check``.
+_VOTER_COLUMNS = ("r.phase, r.voting_start, r.voting_end, r.frozen_config_hash AS config_hash, "
+                  "c.id AS census_entry_id, c.district")
+_CENSUS_JOIN = "LEFT JOIN census_entry c ON c.organisation_id = r.organisation AND c.\"user\" = {}"
+_VOTER_IN_ROUND = (f"SELECT {_VOTER_COLUMNS} FROM round r {_CENSUS_JOIN} "
+                   "WHERE r.id = {} AND r.organisation = {}")
+# One row always (a FROM of one row), so the member check answers even for a round that is not there.
+_VOTER_CHECK = (f"SELECT {accounts_repo.MEMBER_CHECK_COLUMNS}, {_VOTER_COLUMNS} FROM (SELECT 1) AS one_row "
+                "LEFT JOIN round r ON r.id = {} AND r.organisation = {} " + _CENSUS_JOIN)
+
+
 async def voter_in_round(organisation_id: int, round_id: int, user_id: int) -> VoterInRound | None:
     """The round's phase, voting window and frozen-config hash, and the user's census entry.
 
     One statement instead of four on the hottest path (the configuration itself comes from the
     per-process cache, by hash). None: no such round in this organisation.
     """
-    rows = await Round.raw(
-        "SELECT r.phase, r.voting_start, r.voting_end, r.frozen_config_hash AS config_hash, "
-        "c.id AS census_entry_id, c.district FROM round r "
-        "LEFT JOIN census_entry c ON c.organisation_id = r.organisation AND c.\"user\" = {} "
-        "WHERE r.id = {} AND r.organisation = {}",
-        user_id, round_id, organisation_id,
-    )
+    rows = await Round.raw(_VOTER_IN_ROUND, user_id, round_id, organisation_id)
     return msgspec.convert(rows[0], VoterInRound) if rows else None
 
 
@@ -154,18 +160,11 @@ class VoterCheck(msgspec.Struct):
 async def voter_check(login_id: str, user_id: int, organisation_id: int, round_id: int) -> VoterCheck:
     """The role guard's member check and ``voter_in_round`` in one statement: the cast's only read.
 
-    The member check's columns come from the accounts context (``member_check_columns``), so its
+    The member check's columns come from the accounts context (``MEMBER_CHECK_COLUMNS``), so its
     rules stay there; this statement only asks them beside the round and census entry.
     """
-    member_columns, member_parameters = accounts_repo.member_check_columns(login_id, user_id, organisation_id)
-    rows = await fetch(
-        "SELECT " + member_columns + ", r.phase, r.voting_start, r.voting_end, "
-        "r.frozen_config_hash AS config_hash, c.id AS census_entry_id, c.district "
-        "FROM (SELECT 1 AS here) AS one "
-        "LEFT JOIN round r ON r.id = {} AND r.organisation = {} "
-        "LEFT JOIN census_entry c ON c.organisation_id = r.organisation AND c.\"user\" = {}",
-        *member_parameters, round_id, organisation_id, user_id,
-    )
+    rows = await fetch(_VOTER_CHECK, *accounts_repo.member_check_parameters(login_id, user_id, organisation_id),
+                       round_id, organisation_id, user_id)
     row = rows[0]
     voter = msgspec.convert(dict(row), VoterInRound) if row["phase"] is not None else None
     return VoterCheck(accounts_repo.member_check_of(row), voter)
