@@ -55,9 +55,10 @@ async def test_a_garbage_or_expired_token_is_401(client):
     import jwt
 
     await sign_up_and_log_in(client, "tokenholder")
-    for token in ["not-a-jwt", jwt.encode({"sub": "1", "exp": 1}, "x", algorithm="HS256")]:
+    for token, words in [("not-a-jwt", "malformed"),
+                         (jwt.encode({"sub": "1", "exp": 1}, "x", algorithm="HS256"), "algorithm")]:
         response = await client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
-        assert_problem(response, 401)
+        assert words in assert_problem(response, 401)["detail"]
 
 
 async def test_framework_errors_are_problem_json_too(client):
