@@ -227,6 +227,7 @@ class RoundKeyStore:
 
     def __init__(self, secrets_dir: Path):
         self.folder = Path(secrets_dir) / ROUND_KEYS_DIR
+        self._folder_text = str(self.folder)
         self._sealing: dict[int, SealingKeys] = {}
 
     def _path(self, round_id: int) -> Path:
@@ -261,7 +262,7 @@ class RoundKeyStore:
     def sealing_keys(self, round_id: int) -> SealingKeys | None:
         """The round's sealing half, from memory while its file is unchanged (one ``stat`` a cast)."""
         try:
-            stat = os.stat(self._path(round_id))
+            stat = os.stat(f"{self._folder_text}/round-{int(round_id)}.json")  # self._path without pathlib
         except FileNotFoundError:
             self._sealing.pop(int(round_id), None)
             return None
