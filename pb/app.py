@@ -25,6 +25,7 @@ from pb.accounts.guards import AccessTokenMiddleware, provide_actor
 from pb.accounts.service import AuthConfig, configure_password_hashing
 from pb.audit.service import configure_checkpoints, sign_heads_hourly
 from pb.core.errors import DomainError
+from pb.core.guard_chain import chain_guards
 from pb.core.headers import security_headers
 from pb.core.keyring import RoundKeyStore, load_census_key, load_keyring
 from pb.core.logs import configure_logging, send_request_id
@@ -39,6 +40,9 @@ from pb.web.router import build_router
 from pb.web.templating import configure_templates
 
 BEARER_SCHEME = "BearerToken"
+# Checks every route runs before its own guards. Not Litestar's app-level ``guards``: each route
+# gets them chained with its own into one guard (pb.core.guard_chain says why).
+APP_WIDE_GUARDS = (path_values_are_sane,)
 
 
 def _route_handlers() -> list:
@@ -117,17 +121,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     handlers = _declare_bearer_security(_route_handlers())
     document_problems(handlers)
+    chain_guards(handlers, first=APP_WIDE_GUARDS)
     return Litestar(
         route_handlers=[
             *handlers,
-            build_router(),  # the web pages: sessions, language, CSRF and HTML errors of their own
-            create_static_files_router(path="/static", directories=[FRONTEND / "static"], opt={"public": True}),
+            build_router(APP_WIDE_GUARDS),  # the web pages: sessions, language, CSRF and HTML errors of their own
+            create_static_files_router(path="/static", directories=[FRONTEND / "static"], opt={"public": True},
+                                       guards=list(APP_WIDE_GUARDS)),
         ],
         state=state,
         dependencies={"actor": Provide(provide_actor, sync_to_thread=False)},
         # One database connection per request (pb.engines), outermost so every query shares it.
         middleware=[RequestConnectionMiddleware, DefineMiddleware(AccessTokenMiddleware)],
-        guards=[path_values_are_sane],
         before_request=strict_json_body,
         before_send=[security_headers(settings.public_url), send_request_id],
         logging_config=None,  # pb.core.logs configures logging; errors are logged by pb.core.problems

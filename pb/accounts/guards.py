@@ -22,6 +22,7 @@ from pb.accounts import repo, service
 from pb.accounts.domain import AUDITOR, CITIZEN, OFFICIAL, REVIEWER, Actor, parse_roles
 from pb.accounts.repo import MemberCheck
 from pb.core.errors import Forbidden, NotFound, Unauthorized
+from pb.core.guard_chain import guards_of
 from pb.core.tokens import AccessClaims, decode_access_token
 
 PUBLIC_OPT = "public"
@@ -45,7 +46,8 @@ def _guard_checks_login(connection: ASGIConnection) -> bool:
         return False
     checks = _checks_login_by_handler.get(handler)
     if checks is None:
-        checks = any(getattr(guard, CHECKS_LOGIN, False) for guard in handler.resolve_guards())
+        checks = any(getattr(member, CHECKS_LOGIN, False)
+                     for guard in handler.resolve_guards() for member in guards_of(guard))
         _checks_login_by_handler[handler] = checks
     return checks
 

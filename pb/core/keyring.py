@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from pb.core.clock import utcnow
+from pb.core.sealing import PreparedSealer
 
 KEYRING_FILE = "jwt-keyring.json"
 CENSUS_KEY_FILE = "census.key"
@@ -203,12 +204,13 @@ class SealingKeys:
     private key, so what a worker keeps in memory between casts can open nothing."""
 
     round_id: int
-    box: SealedBox  # sealed to the round's public key (built once: PublicKey parsing is not free)
+    sealer: PreparedSealer  # seals to the round's public key, ephemeral keys prepared ahead
     tag_key: bytes
     file_version: tuple[int, int, int]  # (inode, mtime_ns, size) of the key file these came from
 
     def seal(self, plaintext: bytes) -> bytes:
-        return self.box.encrypt(plaintext)
+        """A sealed box (``RoundKeys.unseal`` opens it), as ``SealedBox.encrypt`` makes it."""
+        return self.sealer.seal(plaintext)
 
     def receipt_tag(self, receipt: str) -> str:
         return hmac.new(self.tag_key, receipt.encode(), hashlib.sha256).hexdigest()
@@ -227,6 +229,7 @@ class RoundKeyStore:
 
     def __init__(self, secrets_dir: Path):
         self.folder = Path(secrets_dir) / ROUND_KEYS_DIR
+        self._folder_text = str(self.folder)
         self._sealing: dict[int, SealingKeys] = {}
 
     def _path(self, round_id: int) -> Path:
@@ -261,7 +264,7 @@ class RoundKeyStore:
     def sealing_keys(self, round_id: int) -> SealingKeys | None:
         """The round's sealing half, from memory while its file is unchanged (one ``stat`` a cast)."""
         try:
-            stat = os.stat(self._path(round_id))
+            stat = os.stat(f"{self._folder_text}/round-{int(round_id)}.json")  # self._path without pathlib
         except FileNotFoundError:
             self._sealing.pop(int(round_id), None)
             return None
@@ -272,7 +275,8 @@ class RoundKeyStore:
         keys = self.load(round_id)
         if keys is None:
             return None
-        sealing = SealingKeys(keys.round_id, SealedBox(PublicKey(keys.public_key)), keys.tag_key, version)
+        sealing = SealingKeys(keys.round_id, PreparedSealer(PublicKey(keys.public_key).encode()), keys.tag_key,
+                              version)
         if len(self._sealing) >= 256:  # rounds voting at once in one deployment: few
             self._sealing.clear()
         self._sealing[int(round_id)] = sealing

@@ -16,6 +16,7 @@ from typing import Iterable
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 
+from pb.core.guard_chain import guards_of
 from pb.core.problems import PROBLEM_JSON, Problem
 
 _DESCRIPTIONS = {
@@ -35,7 +36,7 @@ _READS = {"GET", "HEAD"}
 
 
 def _guard_names(handler: HTTPRouteHandler) -> list[str]:
-    return [getattr(guard, "__name__", "") for guard in handler.guards or []]
+    return [getattr(member, "__name__", "") for guard in handler.guards or [] for member in guards_of(guard)]
 
 
 def error_statuses(handler: HTTPRouteHandler) -> list[int]:

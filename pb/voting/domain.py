@@ -20,7 +20,7 @@ from pb.rounds.domain import (  # the ballot formats a frozen config may name
     APPROVAL, BALLOT_FORMATS, CHOOSE_ONE, CUMULATIVE, KNAPSACK, ORDINAL, POINTS_FORMATS, SCORING,
 )
 from pb.record.spec import ENGINE_KIND, instance_for, receipt_of  # noqa: F401  (shared with the verifier)
-from pb.tally import Ballot, BallotError, validate_ballot
+from pb.tally import Ballot, BallotError, Instance, validate_ballot
 
 MAX_IDENTIFIER_LENGTH = 200
 MAX_DISTRICT_LENGTH = 80
@@ -155,12 +155,12 @@ def _check_row(row: Sequence[str], columns: Mapping[str, int]) -> str | None:
 
 def round_key(census_key: bytes, round_id: int) -> bytes:
     """A per-round key: destroying it later unlinks participation from the census (crypto-shred)."""
-    return hmac.new(census_key, f"round:{round_id}".encode(), hashlib.sha256).digest()
+    return hmac.digest(census_key, f"round:{round_id}".encode(), "sha256")
 
 
 def nullifier(census_key: bytes, round_id: int, census_entry_id: int) -> str:
     """Same person, same round -> same value; nothing about the person can be read from it."""
-    return hmac.new(round_key(census_key, round_id), str(census_entry_id).encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(round_key(census_key, round_id), str(census_entry_id).encode(), "sha256").hex()
 
 
 # --- ballot rules -------------------------------------------------------------------------------
@@ -221,11 +221,30 @@ def ballot_of(budget: Mapping[str, Any], project_ids: Sequence[int], points: Seq
     return Ballot(items)
 
 
-def check_ballot(budget: Mapping[str, Any], project_ids: Sequence[int], points: Sequence[int] | None = None) -> None:
-    """Raise ``BallotError`` (with a ``constraint`` code) if the ballot breaks a frozen rule."""
+@dataclass(frozen=True, slots=True)
+class BallotRules:
+    """A frozen budget's ballot rules in the tally engine's terms. Building them (an ``Instance`` of
+    every project) costs more than checking a ballot, so a caller checking many ballots of one
+    frozen budget builds them once (``ballot_rules``) and passes them to ``check_ballot``."""
+
+    kind: str
+    instance: Instance
+    limits: Mapping[str, int]
+
+
+def ballot_rules(budget: Mapping[str, Any]) -> BallotRules:
+    """The rules of a frozen budget; ``BallotError`` if its format cannot be cast online."""
+    limits = ballot_limits(budget)
+    return BallotRules(ENGINE_KIND[budget.get("ballot_format", APPROVAL)], instance_for(budget), limits)
+
+
+def check_ballot(budget: Mapping[str, Any], project_ids: Sequence[int], points: Sequence[int] | None = None,
+                 rules: BallotRules | None = None) -> None:
+    """Raise ``BallotError`` (with a ``constraint`` code) if the ballot breaks a frozen rule.
+    ``rules``: ``ballot_rules(budget)`` if the caller keeps them."""
     ballot = ballot_of(budget, project_ids, points)
-    validate_ballot(ballot, ENGINE_KIND[budget.get("ballot_format", APPROVAL)], instance_for(budget),
-                    ballot_limits(budget))
+    rules = rules or ballot_rules(budget)
+    validate_ballot(ballot, rules.kind, rules.instance, rules.limits)
 
 
 # --- ballot content and receipts ----------------------------------------------------------------

@@ -254,10 +254,11 @@ async def record_ballot(organisation_id: int, census_key: bytes, round_keys: Rou
     ``config_hash``: the configuration's hash if the caller has it (saves hashing it again).
     """
     round_id, budget_id = int(config["round_id"]), int(budget["id"])
-    check_choices(budget, project_ids, points)
+    config_hash = config_hash or sha256_hex(canonical_json(dict(config)))
+    frozen = _frozen_budget(round_id, budget, config_hash)
+    check_choices(budget, project_ids, points, frozen.rules)
     revising = bool(config.get("allow_revision")) and channel == ONLINE
     keys = _sealing_keys_of(round_keys, round_id)
-    config_hash = config_hash or sha256_hex(canonical_json(dict(config)))
     content = domain.encode_content(domain.ballot_content(
         round_id, budget_id, project_ids, config_hash,
         ballot_format=budget.get("ballot_format", domain.APPROVAL), points=points))
@@ -265,7 +266,7 @@ async def record_ballot(organisation_id: int, census_key: bytes, round_keys: Rou
     cast = repo.SealedCast(
         round_id, budget_id, domain.nullifier(census_key, round_id, census_entry_id), channel,
         pointer=keys.seal(receipt.encode()) if revising else None, receipt_tag=keys.receipt_tag(receipt),
-        ciphertext=keys.seal(domain.pad(content, _padded_size(round_id, budget, config_hash))))
+        ciphertext=keys.seal(domain.pad(content, frozen.padded_size)))
     try:
         phase = await repo.write_cast(cast, domain.VOTING)
     except Exception as error:
@@ -288,19 +289,32 @@ def _is_second_ballot(error: BaseException) -> bool:
     return is_unique_violation(error)
 
 
-_padded_sizes: dict[tuple[int, int, str], int] = {}
+@dataclass(frozen=True, slots=True)
+class _FrozenBudget:
+    """What every cast in one frozen budget needs and nothing in a ballot changes."""
+
+    rules: domain.BallotRules
+    padded_size: int
 
 
-def _padded_size(round_id: int, budget: Mapping[str, Any], config_hash: str) -> int:
-    """``domain.padded_size``, remembered: it depends only on the frozen budget, which the
-    configuration hash names, and building the longest ballot for it on every cast is wasted work."""
+_frozen_budgets: dict[tuple[int, int, str], _FrozenBudget] = {}
+
+
+def _frozen_budget(round_id: int, budget: Mapping[str, Any], config_hash: str) -> _FrozenBudget:
+    """The budget's ballot rules and sealed size, remembered: both depend only on the frozen budget,
+    which the configuration hash names, and rebuilding them on every cast is wasted work (the
+    rules hold an ``Instance`` of every project; the size comes from the longest ballot)."""
     key = (round_id, int(budget["id"]), config_hash)
-    size = _padded_sizes.get(key)
-    if size is None:
-        if len(_padded_sizes) >= 1024:
-            _padded_sizes.clear()
-        size = _padded_sizes[key] = domain.padded_size(round_id, budget, config_hash)
-    return size
+    frozen = _frozen_budgets.get(key)
+    if frozen is None:
+        try:
+            rules = domain.ballot_rules(budget)
+        except BallotError as error:
+            raise _invalid_ballot(error) from error
+        if len(_frozen_budgets) >= 1024:
+            _frozen_budgets.clear()
+        frozen = _frozen_budgets[key] = _FrozenBudget(rules, domain.padded_size(round_id, budget, config_hash))
+    return frozen
 
 
 async def _revise(organisation_id: int, keys: RoundKeys, cast: repo.SealedCast) -> None:
@@ -521,9 +535,14 @@ async def ballot_of_voter(actor: Actor, round_id: int, budget_id: int) -> Mappin
     return (await _voter_budget(actor, round_id, budget_id))[1]
 
 
-def check_choices(budget: Mapping[str, Any], project_ids: list[int], points: list[int] | None) -> None:
+def check_choices(budget: Mapping[str, Any], project_ids: list[int], points: list[int] | None,
+                  rules: domain.BallotRules | None = None) -> None:
     """The review step: the same rule check casting makes (Invalid names the broken constraint)."""
     try:
-        domain.check_ballot(budget, project_ids, points)
+        domain.check_ballot(budget, project_ids, points, rules)
     except BallotError as error:
-        raise Invalid(f"Invalid ballot: {error.message}.", code=error.constraint) from error
+        raise _invalid_ballot(error) from error
+
+
+def _invalid_ballot(error: BallotError) -> Invalid:
+    return Invalid(f"Invalid ballot: {error.message}.", code=error.constraint)

@@ -6,6 +6,8 @@ Every context contributes its ``views.ROUTES``; the staff pages plug in the same
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from litestar import Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
@@ -13,9 +15,10 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Guard, Receive, Scope, Send
 
 from pb.core.errors import DomainError
+from pb.core.guard_chain import chain_guards
 from pb.web import session
 from pb.web.context import SignInRequired, Viewer, WebContextMiddleware, provide_viewer
 from pb.web.i18n import _
@@ -75,7 +78,8 @@ def _sign_in(request: Request, error: SignInRequired) -> Response:
     return Redirect(viewer.sign_in_url, status_code=303)
 
 
-def build_router() -> Router:
+def build_router(first_guards: Sequence[Guard] = ()) -> Router:
+    """The pages' router; every page runs ``first_guards`` (the app-wide checks) before its own."""
     from pb.accounts.views import ROUTES as accounts
     from pb.grants.views import ROUTES as grants
     from pb.proposals.views import ROUTES as proposals
@@ -85,9 +89,11 @@ def build_router() -> Router:
     from pb.web.staff import ROUTES as staff
     from pb.web.views import ROUTES as web
 
+    handlers = [*web, *accounts, *rounds, *proposals, *voting, *results, *grants, *staff]
+    chain_guards(handlers, first=first_guards)
     return Router(
         path="/",
-        route_handlers=[*web, *accounts, *rounds, *proposals, *voting, *results, *grants, *staff],
+        route_handlers=handlers,
         middleware=[DefineMiddleware(WebContextMiddleware), DefineMiddleware(WebCSRFMiddleware)],
         dependencies={"viewer": Provide(provide_viewer, sync_to_thread=False)},
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error, SignInRequired: _sign_in},
