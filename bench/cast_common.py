@@ -12,6 +12,7 @@ thing while the cast path and the connection layer change underneath.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import math
@@ -148,14 +149,16 @@ GRANIAN_COMMAND = str(Path(sys.executable).with_name("granian"))
 
 
 def check_server_choice(args) -> None:
-    """Refuse, in words, a server choice the bench cannot run (a RuntimeError ends the bench)."""
+    """Refuse, in words, a server choice the bench cannot run (a RuntimeError ends the bench).
+    ``args.workers``: one number, None, or the list of ``worker_counts``."""
     if args.server != "granian":
         if args.granian_args:
             raise RuntimeError("--granian-args goes with --server granian")
         return
     if not Path(GRANIAN_COMMAND).is_file():
         raise RuntimeError(f"--server granian needs granian: {sys.executable} -m pip install granian")
-    if (args.workers or 1) > 1 and args.engine != "postgres":
+    most_workers = max(args.workers) if isinstance(args.workers, list) else args.workers or 1
+    if most_workers > 1 and args.engine != "postgres":
         # pb serve refuses this itself; granian is started without pb serve, so the bench refuses it
         raise RuntimeError("pb serve --workers needs PostgreSQL: on SQLite, writers queue inside one process")
 
@@ -173,11 +176,30 @@ def granian_command(target: str, port: int, workers: int | None, extra: str = ""
     return command + extra.split() + [target]
 
 
-def add_common_options(parser, default_engine: str) -> None:
-    """The options both benches take."""
+def worker_counts(text: str) -> list[int]:
+    """``--workers 1,2``: the worker counts to compare, in the order given (the first is the reference)."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of worker counts: {text!r}") from None
+    if any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError(f"worker counts are 1 or more: {text!r}")
+    if len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(f"a worker count is listed twice: {text!r}")
+    return counts
+
+
+def add_common_options(parser, default_engine: str, worker_lists: bool = False) -> None:
+    """The options both benches take; with ``worker_lists``, ``--workers`` takes ``worker_counts``
+    (``1,2``: one server per count, compared in the same run)."""
     parser.add_argument("--engine", choices=("sqlite", "postgres"), default=default_engine)
-    parser.add_argument("--workers", type=int, default=None,
-                        help="pb serve --workers N, when this pb has the option (default: pb's default)")
+    if worker_lists:
+        parser.add_argument("--workers", type=worker_counts, default=None,
+                            help="pb serve --workers N, when this pb has the option (default: pb's default); "
+                                 "a comma list (1,2) runs one server per count, interleaved level by level")
+    else:
+        parser.add_argument("--workers", type=int, default=None,
+                            help="pb serve --workers N, when this pb has the option (default: pb's default)")
     parser.add_argument("--server", choices=SERVERS, default="uvicorn",
                         help="ASGI server of pb and of the bare endpoint (default: uvicorn, what pb serve runs)")
     parser.add_argument("--granian-args", default="",
@@ -225,10 +247,13 @@ def group_pids(pgid: int) -> list[int]:
 
 
 class Server:
-    """A server process started in its own session, so its workers can be killed all at once."""
+    """A server process started in its own session, so its workers can be killed all at once.
+    ``application_name``: what its PostgreSQL sessions call themselves (``postgres_backend_pids``)."""
 
-    def __init__(self, name: str, command: list[str], cwd: Path, env: dict[str, str], port: int):
+    def __init__(self, name: str, command: list[str], cwd: Path, env: dict[str, str], port: int,
+                 application_name: str | None = None):
         self.name, self.command, self.cwd, self.env, self.port = name, command, cwd, env, port
+        self.application_name = application_name
         self.base_url = f"http://127.0.0.1:{port}"
         self.log_path = cwd / f"{name}.log"
         self.process: subprocess.Popen | None = None
@@ -285,19 +310,30 @@ class Server:
             return "(no log)"
 
 
+def with_application_name(scratch: Scratch, url: str, application_name: str | None) -> str:
+    """``url`` whose PostgreSQL sessions carry ``application_name`` (asyncpg passes a DSN's unknown
+    query parameters on as server settings); unchanged on SQLite or without a name."""
+    if not (scratch.is_postgres and application_name):
+        return url
+    return f"{url}{'&' if '?' in url else '?'}application_name={application_name}"
+
+
 def pb_server(scratch: Scratch, workers: int | None, port: int | None = None, server: str = "uvicorn",
-              granian_args: str = "") -> Server:
+              granian_args: str = "", name: str = "pb-serve", application_name: str | None = None) -> Server:
     """``pb serve`` on a free port; ``--workers`` only when given (the caller checks support). With
-    ``server="granian"``: granian serving pb's app factory instead (see ``SERVERS``)."""
+    ``server="granian"``: granian serving pb's app factory instead (see ``SERVERS``). ``name`` names
+    its log; ``application_name`` tags its PostgreSQL sessions (through ``PB_DATABASE_URL``)."""
     port = port or free_port()
+    env = {**pb_env(scratch),
+           "PB_DATABASE_URL": with_application_name(scratch, scratch.database_url, application_name)}
     if server == "granian":
-        env = {**pb_env(scratch), "PB_SERVER_HOST": "127.0.0.1", "PB_SERVER_PORT": str(port)}
-        return Server("pb-serve", granian_command("pb.app:create_app", port, workers, granian_args),
-                      scratch.folder, env, port)
+        env |= {"PB_SERVER_HOST": "127.0.0.1", "PB_SERVER_PORT": str(port)}
+        return Server(name, granian_command("pb.app:create_app", port, workers, granian_args),
+                      scratch.folder, env, port, application_name)
     command = [PB_COMMAND, "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers:
         command += ["--workers", str(workers)]
-    return Server("pb-serve", command, scratch.folder, pb_env(scratch), port)
+    return Server(name, command, scratch.folder, env, port, application_name)
 
 
 class CpuMeter:
@@ -369,13 +405,19 @@ async def close_database(engine) -> None:
         await engine.close_connection_pool()
 
 
-async def postgres_backend_pids() -> list[int]:
-    """The PostgreSQL backends serving the scratch database (the servers'), not the bench's own."""
+async def postgres_backend_pids(application_name: str | None = None) -> list[int]:
+    """The PostgreSQL backends of the scratch database whose sessions carry ``application_name``
+    (one server's); without a name, every backend of it but the bench's own."""
     from pb.voting.tables import Participation
 
-    rows = await Participation.raw(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> {}",
-        BENCH_APPLICATION)
+    if application_name:
+        rows = await Participation.raw(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = {}",
+            application_name)
+    else:
+        rows = await Participation.raw(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> {}",
+            BENCH_APPLICATION)
     return [row["pid"] for row in rows]
 
 
@@ -711,9 +753,12 @@ def run_load(base_url: str, requests: list[Request], concurrency: int, processes
     return run.wait()
 
 
-def log_in(city: City, emails: list[str], concurrency: int = 16, processes: int = 1) -> list[str]:
-    """Access tokens of ``emails`` (POST /api/auth/login); raises if any login fails."""
-    load = run_load(city.base_url, [Request("/api/auth/login", {"email": e, "password": PASSWORD}) for e in emails],
+def log_in(city: City, emails: list[str], concurrency: int = 16, processes: int = 1,
+           base_url: str | None = None) -> list[str]:
+    """Access tokens of ``emails`` (POST /api/auth/login) from the server at ``base_url`` (default:
+    the city's; a token is good only at the server that issued it); raises if any login fails."""
+    load = run_load(base_url or city.base_url,
+                    [Request("/api/auth/login", {"email": e, "password": PASSWORD}) for e in emails],
                     concurrency, processes, "access_token")
     if load.ok != len(emails):
         raise RuntimeError(f"{len(emails) - load.ok} of {len(emails)} logins failed: {load.errors()}")
