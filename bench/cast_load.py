@@ -17,7 +17,8 @@ Prints one row per level (see bench/README.md for every column). Figures are pri
 ``--workers 1,2`` compares worker counts within one run, because on a noisy machine two separate runs
 differ by more than the workers do: one pb server (and one bare endpoint) per count on the same
 database, each level run on every server in turn, the ratio to the first count printed per level.
-``--repeat R`` runs the whole set of levels R times in the same order, then prints medians.
+``--repeat R`` runs the whole set of levels R times, the worker counts in the given order in odd
+repetitions and in reverse in even ones, then prints medians.
 """
 
 from __future__ import annotations
@@ -225,10 +226,17 @@ async def run_repetitions(args, scratch: Scratch, city: City,
             print(format_row(None), flush=True)
             levels: list[Level] = []
             for number, concurrency in enumerate(args.levels):
-                at_level = []
-                for contender in contenders:
-                    at_level.append(await run_level(args, number, concurrency, scratch, city, contender))
-                    print(format_row(at_level[-1]), flush=True)
+                # Odd repetitions run the worker counts in the order given, even ones in reverse, so
+                # that going first or last at a level (a warmer cache, a drifting machine) does not
+                # always fall on the same count.
+                order = list(range(len(contenders)))
+                if repetition % 2 == 0:
+                    order.reverse()
+                measured: dict[int, Level] = {}
+                for index in order:
+                    measured[index] = await run_level(args, number, concurrency, scratch, city, contenders[index])
+                    print(format_row(measured[index]), flush=True)
+                at_level = [measured[index] for index in range(len(contenders))]
                 if len(contenders) > 1:
                     against_first = compare(at_level, repetition)
                     print(format_comparisons(against_first), flush=True)
