@@ -11,6 +11,13 @@ into read and write, for each of ``--repeats`` rounds, plus the server-wide back
 (WAL writer, checkpointer, autovacuum: shared with anything else using this PostgreSQL).
 
     .venv/bin/python bench/cast_statements.py --casts 20000 --repeats 3
+    .venv/bin/python bench/cast_statements.py --against "DROP INDEX sealed_ballot_round"
+
+With ``--against DDL`` (repeatable) a second scratch database gets those statements after setup,
+and the two are measured in turns of ``--turn`` statements (reads of one, reads of the other,
+writes of one, writes of the other, …), so both see the same moments of a noisy machine; CPU then
+comes from ``/proc/<pid>/schedstat`` (nanoseconds) and each round prints the second's CPU as a
+share of the first's.
 
 Needs PostgreSQL on this machine (the backends' /proc entries), at ``PB_TEST_POSTGRES_URL``.
 """
@@ -21,6 +28,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -220,12 +228,40 @@ class MeasuredPool:
             await self.pool.close()
 
 
+def on_cpu_seconds(pids: list[int]) -> float:
+    """Summed on-CPU time of ``pids`` (``/proc/<pid>/schedstat``: nanoseconds, where ``/proc/<pid>/stat``
+    counts 10 ms ticks, too coarse for a turn of a few hundred statements)."""
+    total = 0
+    for pid in pids:
+        total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    return total / 1e9
+
+
+async def one_round_in_turns(pools: list[MeasuredPool], casts: int, turn: int) -> list[dict[str, float]]:
+    """``casts`` reads and writes on every pool, ``turn`` at a time and pool after pool (the order
+    reversed every other turn); µs of backend CPU per read and per write, one dict per pool."""
+    seconds = [{"read": 0.0, "write": 0.0} for _ in pools]
+    for number in range(casts // turn):
+        order = list(enumerate(pools))[::-1 if number % 2 else 1]
+        for kind in ("read", "write"):
+            for index, pool in order:
+                parameters = pool.reads(turn) if kind == "read" else pool.writes(turn)
+                before = on_cpu_seconds(pool.backends)
+                if kind == "read":
+                    await pool.send(pool.read_sql, parameters)
+                else:
+                    await pool.send(pool.write_sql, parameters, wrote_ballot)
+                seconds[index][kind] += on_cpu_seconds(pool.backends) - before
+    sent = casts // turn * turn
+    return [{kind: value * 1e6 / sent for kind, value in cpu.items()} for cpu in seconds]
+
+
 def summary(readings: list[Reading]) -> str:
     lines = []
     for label in ("read", "write"):
         cpu = sorted((r.backend_user + r.backend_system) * 1e6 / r.statements for r in readings if r.label == label)
         if cpu:
-            lines.append(f"{label}: {cpu[0]:.0f}-{cpu[-1]:.0f} µs per statement (median {cpu[len(cpu) // 2]:.0f})")
+            lines.append(f"{label}: {cpu[0]:.0f}-{cpu[-1]:.0f} µs per statement (median {statistics.median(cpu):.0f})")
     return "\n".join(lines)
 
 
@@ -251,6 +287,58 @@ async def _measure(scratch, election: Election, args) -> list[Reading]:
         await close_database(engine)
 
 
+async def _compare(scratches: list, elections: list[Election], args) -> list[list[dict[str, float]]]:
+    from pb.voting import repo
+
+    engine = await open_database(scratches[0])  # the bench's own session: pg_stat_activity
+    pools = [MeasuredPool(scratch.database_url, election, args, postgres_text(repo._VOTER_CHECK),
+                          postgres_text(repo._WRITE_CAST_POSTGRES), application_name=f"{MEASURED_APPLICATION}-{n}")
+             for n, (scratch, election) in enumerate(zip(scratches, elections))]
+    try:
+        for pool in pools:
+            await pool.open()
+        rounds = []
+        for _ in range(args.repeats):
+            rounds.append(await one_round_in_turns(pools, args.casts, args.turn))
+            base, other = rounds[-1]
+            print(f"as checked out: read {base['read']:4.0f} µs, write {base['write']:4.0f} µs;  with --against: "
+                  f"read {other['read']:4.0f} µs (x{other['read'] / base['read']:.3f}), "
+                  f"write {other['write']:4.0f} µs (x{other['write'] / base['write']:.3f})", flush=True)
+        return rounds
+    finally:
+        for pool in pools:
+            await pool.close()
+        await close_database(engine)
+
+
+async def _run_ddl(scratch, statements: list[str]) -> None:
+    from pb.voting.tables import Participation
+
+    engine = await open_database(scratch)
+    try:
+        for statement in statements:
+            await Participation.raw(statement)
+        await Participation.raw("ANALYZE")
+    finally:
+        await close_database(engine)
+
+
+def compare(args) -> None:
+    """The checkout's schema against the same with ``args.against`` run on it, measured in turns."""
+    with scratch_database("postgres", "statements", keep=args.keep) as first, \
+            scratch_database("postgres", "statements_against", keep=args.keep) as second:
+        elections = []
+        for scratch in (first, second):
+            pb_cli(scratch, "migrate")
+            elections.append(asyncio.run(_prepare(scratch, args.voters)))
+        asyncio.run(_run_ddl(second, args.against))
+        rounds = asyncio.run(_compare([first, second], elections, args))
+    for kind in ("read", "write"):
+        shares = sorted(other[kind] / base[kind] for base, other in rounds)
+        print(f"{kind}: with --against x{statistics.median(shares):.3f} of as checked out "
+              f"(median of {len(shares)} rounds; {shares[0]:.3f}-{shares[-1]:.3f})")
+
+
 def parse_args(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--casts", type=int, default=20_000, help="reads and writes per round (default 20,000)")
@@ -260,6 +348,9 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--ciphertext-bytes", type=int, default=300, help="sealed ballot size (default 300)")
     parser.add_argument("--pointer-bytes", type=int, default=0,
                         help="vote revision's sealed pointer (default 0: none, as in a round without revision)")
+    parser.add_argument("--against", action="append", default=[], metavar="DDL",
+                        help="measure against a second database with this statement run after setup (repeatable)")
+    parser.add_argument("--turn", type=int, default=500, help="with --against: statements per turn (default 500)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     return parser.parse_args(argv)
 
@@ -269,6 +360,11 @@ def main() -> int:
     os.environ.setdefault("PICCOLO_CONF", "pb.piccolo_conf")
     print(f"{pb_source()}; {args.casts} casts x {args.repeats} at concurrency {args.concurrency}; "
           f"load {machine_load()}")
+    if args.against:
+        print("against: " + "; ".join(args.against))
+        compare(args)
+        print(f"load after: {machine_load()}")
+        return 0
     with scratch_database("postgres", "statements", keep=args.keep) as scratch:
         pb_cli(scratch, "migrate")
         election = asyncio.run(_prepare(scratch, args.voters))
