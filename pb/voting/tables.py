@@ -19,7 +19,9 @@ class CensusEntry(Table):
 class Participation(Table):
     """Who has voted in a budget: a nullifier, never a user id. No link to the ballot row."""
 
-    round = ForeignKey(Round, index=True)
+    # No index on round alone: participation_once (round, budget, nullifier) leads with round and
+    # serves every lookup by round (pb_0009_participation_round_index dropped the old one).
+    round = ForeignKey(Round)
     budget = ForeignKey(Budget)
     nullifier = Varchar(length=64)  # HMAC(round key, census entry): same person -> same value
     channel = Varchar(length=10)  # "online" | "paper"
