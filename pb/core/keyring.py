@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from pb.core.clock import utcnow
-from pb.core.sealing import PreparedSealer
 
 KEYRING_FILE = "jwt-keyring.json"
 CENSUS_KEY_FILE = "census.key"
@@ -204,13 +203,12 @@ class SealingKeys:
     private key, so what a worker keeps in memory between casts can open nothing."""
 
     round_id: int
-    sealer: PreparedSealer  # seals to the round's public key, ephemeral keys prepared ahead
+    box: SealedBox  # sealed to the round's public key (built once: PublicKey parsing is not free)
     tag_key: bytes
     file_version: tuple[int, int, int]  # (inode, mtime_ns, size) of the key file these came from
 
     def seal(self, plaintext: bytes) -> bytes:
-        """A sealed box (``RoundKeys.unseal`` opens it), as ``SealedBox.encrypt`` makes it."""
-        return self.sealer.seal(plaintext)
+        return self.box.encrypt(plaintext)
 
     def receipt_tag(self, receipt: str) -> str:
         return hmac.new(self.tag_key, receipt.encode(), hashlib.sha256).hexdigest()
@@ -275,8 +273,7 @@ class RoundKeyStore:
         keys = self.load(round_id)
         if keys is None:
             return None
-        sealing = SealingKeys(keys.round_id, PreparedSealer(PublicKey(keys.public_key).encode()), keys.tag_key,
-                              version)
+        sealing = SealingKeys(keys.round_id, SealedBox(PublicKey(keys.public_key)), keys.tag_key, version)
         if len(self._sealing) >= 256:  # rounds voting at once in one deployment: few
             self._sealing.clear()
         self._sealing[int(round_id)] = sealing
