@@ -82,6 +82,7 @@ def _exit_unless_ready(call: Callable[[], T]) -> T:
 def _serve(settings: Settings, host: str | None, port: int | None, workers: int = 1) -> None:
     import uvicorn
 
+    from pb import serving
     from pb.app import create_app
 
     if workers > 1 and not settings.is_postgres:
@@ -91,6 +92,13 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
     _check_payments(settings)
     _run(settings, _nothing)  # the database must be there and migrated before we listen
     settings = settings.serving_at(host or settings.host, port or settings.port)
+    several = workers > 1 and serving.reuse_port_available()
+    if several:
+        try:
+            serving.refuse_if_taken(settings.host, settings.port)
+        except serving.PortTaken as taken:
+            click.echo(f"pb serve: {taken} Stop the other server or choose another port (--port).", err=True)
+            sys.exit(2)
     url = f"http://{settings.host}:{settings.port}"
     click.echo(f"pb is serving at {url}/  (API docs: {url}/schema/swagger)"
                + (f" with {workers} worker processes" if workers > 1 else ""))
@@ -107,7 +115,11 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
     # Worker processes build their own app from the settings (config + PB_* variables), so the
     # host and port chosen here travel to them in the environment.
     os.environ.update(PB_SERVER_HOST=settings.host, PB_SERVER_PORT=str(settings.port))
-    uvicorn.run("pb.app:create_app", factory=True, workers=workers, **options)
+    if not several:  # no SO_REUSEPORT (not Linux/BSD): uvicorn's workers share one socket
+        uvicorn.run("pb.app:create_app", factory=True, workers=workers, **options)
+        return
+    options = {name: value for name, value in options.items() if name not in ("host", "port")}
+    sys.exit(serving.serve_workers(settings.host, settings.port, workers, options))
 
 
 async def _nothing() -> None:
