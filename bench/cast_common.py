@@ -410,14 +410,10 @@ async def postgres_backend_pids(application_name: str | None = None) -> list[int
     (one server's); without a name, every backend of it but the bench's own."""
     from pb.voting.tables import Participation
 
-    if application_name:
-        rows = await Participation.raw(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = {}",
-            application_name)
-    else:
-        rows = await Participation.raw(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> {}",
-            BENCH_APPLICATION)
+    condition, value = ("=", application_name) if application_name else ("<>", BENCH_APPLICATION)
+    rows = await Participation.raw(
+        f"SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name {condition} {{}}",
+        value)
     return [row["pid"] for row in rows]
 
 
@@ -707,6 +703,13 @@ class HttpxClient:
     def __init__(self, base_url: str, timeout: float):
         self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=httpx.Limits(max_connections=1))
 
+    def wire(self, path: str, body: bytes, token: str | None) -> tuple[str, bytes, str | None]:
+        """What ``send`` takes (httpx builds the request itself)."""
+        return path, body, token
+
+    async def send(self, prepared: tuple[str, bytes, str | None]) -> tuple[int, bytes]:
+        return await self.post(*prepared)
+
     async def post(self, path: str, body: bytes, token: str | None) -> tuple[int, bytes]:
         headers = {"Content-Type": "application/json"}
         if token:
@@ -730,8 +733,7 @@ async def _send_all(base_url: str, requests: list[tuple[int, Request]], concurre
     outcomes: list = []
     clients = [CLIENTS[client_kind](base_url, 120) for _ in range(concurrency)]
     # Requests are encoded before the timed phase: the generator's CPU is what sending costs.
-    encode = getattr(clients[0], "wire", None) or (lambda path, body, token: (path, body, token))
-    queue = iter([(index, encode(request.path, json.dumps(request.body).encode(), request.token))
+    queue = iter([(index, clients[0].wire(request.path, json.dumps(request.body).encode(), request.token))
                   for index, request in requests])
 
     async def worker(client) -> None:
@@ -739,8 +741,7 @@ async def _send_all(base_url: str, requests: list[tuple[int, Request]], concurre
             started = time.perf_counter()
             value = None
             try:
-                status, content = await (client.send(prepared) if isinstance(prepared, bytes)
-                                         else client.post(*prepared))
+                status, content = await client.send(prepared)
                 if 200 <= status < 300:
                     value = json.loads(content).get(field_name) if field_name else None
                     if progress is not None:

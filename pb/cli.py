@@ -107,18 +107,17 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
     # X-Forwarded-For is read by pb itself, only from security.trusted_proxies.
     # No access log: at "warning" it printed nothing, yet uvicorn still formatted each response's
     # client address and raw path (which can hold a receipt) for it.
-    options = dict(host=settings.host, port=settings.port, log_level="warning", access_log=False,
-                   proxy_headers=False)
+    options = dict(log_level="warning", access_log=False, proxy_headers=False)
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, **options)
         return
     # Worker processes build their own app from the settings (config + PB_* variables), so the
     # host and port chosen here travel to them in the environment.
     os.environ.update(PB_SERVER_HOST=settings.host, PB_SERVER_PORT=str(settings.port))
     if not several:  # no SO_REUSEPORT (not Linux/BSD): uvicorn's workers share one socket
-        uvicorn.run("pb.app:create_app", factory=True, workers=workers, **options)
+        uvicorn.run("pb.app:create_app", factory=True, workers=workers, host=settings.host, port=settings.port,
+                    **options)
         return
-    options = {name: value for name, value in options.items() if name not in ("host", "port")}
     sys.exit(serving.serve_workers(settings.host, settings.port, workers, options))
 
 

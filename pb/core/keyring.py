@@ -214,6 +214,10 @@ class SealingKeys:
         return hmac.new(self.tag_key, receipt.encode(), hashlib.sha256).hexdigest()
 
 
+def _key_file_name(round_id: int) -> str:
+    return f"round-{int(round_id)}.json"
+
+
 class RoundKeyStore:
     """Round keys as one owner-only file per round in the secrets folder.
 
@@ -231,7 +235,7 @@ class RoundKeyStore:
         self._sealing: dict[int, SealingKeys] = {}
 
     def _path(self, round_id: int) -> Path:
-        return self.folder / f"round-{int(round_id)}.json"
+        return self.folder / _key_file_name(round_id)
 
     def create(self, round_id: int) -> RoundKeys:
         """Fresh keys for a round that opens voting (replacing any stale file of a reset database)."""
@@ -262,7 +266,7 @@ class RoundKeyStore:
     def sealing_keys(self, round_id: int) -> SealingKeys | None:
         """The round's sealing half, from memory while its file is unchanged (one ``stat`` a cast)."""
         try:
-            stat = os.stat(f"{self._folder_text}/round-{int(round_id)}.json")  # self._path without pathlib
+            stat = os.stat(os.path.join(self._folder_text, _key_file_name(round_id)))  # _path, without pathlib
         except FileNotFoundError:
             self._sealing.pop(int(round_id), None)
             return None
